@@ -1,0 +1,74 @@
+"""The exceptions of asgi-lifecycle."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._report import LifecycleReport
+
+__all__ = ("HookRegistrationError", "HookTimeout", "LifecycleError", "StartupFailed")
+
+
+class LifecycleError(Exception):
+    """Base class of every error raised by asgi-lifecycle."""
+
+
+class HookRegistrationError(LifecycleError, TypeError):
+    """A hook was registered wrongly.
+
+    Raised at the moment of the mistake (registration, or the start of a run for
+    problems that need every hook module imported, such as an unknown name in
+    ``after=``). The message names the hook, where it was defined, and how to fix it.
+    Nothing is registered when it is raised.
+    """
+
+
+class HookTimeout(LifecycleError, TimeoutError):
+    """A hook, or the phase budget it ran in, ran out of time.
+
+    Attributes:
+        hook: The name of the hook that was running.
+        timeout: The limit, in seconds, that was exceeded.
+    """
+
+    def __init__(
+        self, hook: str, timeout: float, *, budget: bool = False, thread: bool = False
+    ) -> None:
+        what = "the phase budget" if budget else "its timeout"
+        message = f"hook {hook!r} did not finish within {what} of {timeout:g} s"
+        if thread:
+            message += (
+                "; it is a sync hook running in a thread, which cannot be interrupted, "
+                "so the runner stopped waiting for it and the thread may still be running"
+            )
+        super().__init__(message)
+        self.hook = hook
+        self.timeout = timeout
+
+
+class StartupFailed(LifecycleError):
+    """A critical startup hook failed; everything that had started was rolled back.
+
+    Attributes:
+        hook: The name of the first hook that failed.
+        error: The first error (the hook's exception, or a `HookTimeout`).
+        report: The `LifecycleReport` of the startup, every hook with its outcome.
+        rollback: The `LifecycleReport` of the rollback that followed.
+    """
+
+    def __init__(
+        self,
+        hook: str,
+        error: BaseException,
+        report: LifecycleReport,
+        rollback: LifecycleReport,
+    ) -> None:
+        super().__init__(
+            f"startup of {report.service_type!r} ({report.environment}) failed: "
+            f"hook {hook!r} raised {type(error).__name__}: {error}"
+        )
+        self.hook = hook
+        self.error = error
+        self.report = report
+        self.rollback = rollback
