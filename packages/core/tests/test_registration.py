@@ -71,7 +71,8 @@ def test_service_type_enum_members_are_strings(lp: Lifespan) -> None:
 
     lp.on_start(service_types=[ServiceType.WORKER])(hook)
     assert lp.plan("worker") == lp.hooks
-    assert ServiceType.SCHEDULER == "scheduler"
+    assert ServiceType("scheduler") is ServiceType.SCHEDULER
+    assert f"{ServiceType.SCHEDULER}" == "scheduler"
 
 
 def test_same_function_same_way_is_a_no_op(lp: Lifespan) -> None:
@@ -299,3 +300,20 @@ def test_context_reads_config_and_environment(monkeypatch: pytest.MonkeyPatch) -
     context.set_metadata("k", 1)
     assert context.get_metadata("k") == 1
     assert context.get_metadata("nope", 2) == 2
+
+
+def test_after_accepts_functions(lp: Lifespan) -> None:
+    """after= may name a hook by its function, registered under a custom name or not."""
+
+    def pool() -> Iterator[int]:
+        yield 1
+
+    def cache() -> None: ...
+    def client() -> None: ...
+
+    lp.resource(name="the-pool")(pool)
+    lp.on_start(after=pool)(cache)
+    lp.on_start(after=[cache, "the-pool"])(client)
+    hooks = {h.func: h for h in lp.hooks}
+    assert hooks[cache].after == ("the-pool",)
+    assert hooks[client].after == (hooks[cache].name, "the-pool")

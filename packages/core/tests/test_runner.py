@@ -96,9 +96,7 @@ async def test_all_hook_shapes_run(lp: Lifespan, events: list[str]) -> None:
     ]  # fmt: skip
 
 
-async def test_order_follows_phases_registration_and_after(
-    lp: Lifespan, events: list[str]
-) -> None:
+async def test_order_follows_phases_registration_and_after(lp: Lifespan, events: list[str]) -> None:
     """Lowest phase first; registration order within a phase unless after= says otherwise."""
     lp.on_start(priority=1, name="b")(recorder(events, "start b"))
     lp.on_start(priority=0, name="a")(recorder(events, "start a"))

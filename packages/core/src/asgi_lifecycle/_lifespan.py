@@ -35,6 +35,7 @@ __all__ = ("Lifespan", "lifespan")
 
 F = TypeVar("F", bound=Callable[..., Any])
 Listener = Callable[[HookResult], object]
+HookRef = str | Callable[..., Any]  # a hook's name, or the function registered as the hook
 
 logger = logging.getLogger("asgi_lifecycle")
 
@@ -250,7 +251,7 @@ class Lifespan:
         environments: str | Iterable[str] | None = None,
         timeout: float | None = None,
         critical: bool = True,
-        after: str | Iterable[str] = (),
+        after: HookRef | Iterable[HookRef] = (),
     ) -> Callable[[F], F]: ...
     def on_start(self, func: Any = None, /, **options: Any) -> Any:
         """Register a startup hook: a plain or async function taking no argument or the context.
@@ -263,7 +264,8 @@ class Lifespan:
                 ``name`` (default ``module.qualname``), ``service_types`` and
                 ``environments`` (``None``: all; a string: that one), ``timeout``
                 (seconds), ``critical`` (default True: its failure stops startup),
-                ``after`` (names of hooks it depends on).
+                ``after`` (the hooks it depends on, by name or by function: it
+                starts after them and stops before them).
 
         Returns:
             The function unchanged (or a decorator that returns it unchanged).
@@ -285,7 +287,7 @@ class Lifespan:
         service_types: str | Iterable[str] | None = None,
         environments: str | Iterable[str] | None = None,
         timeout: float | None = None,
-        after: str | Iterable[str] = (),
+        after: HookRef | Iterable[HookRef] = (),
     ) -> Callable[[F], F]: ...
     def on_shutdown(self, func: Any = None, /, **options: Any) -> Any:
         """Register a shutdown hook; the options are those of `on_start` but ``critical``.
@@ -308,7 +310,7 @@ class Lifespan:
         environments: str | Iterable[str] | None = None,
         timeout: float | None = None,
         critical: bool = True,
-        after: str | Iterable[str] = (),
+        after: HookRef | Iterable[HookRef] = (),
         key: str | None = None,
     ) -> Callable[[F], F]: ...
     def resource(self, func: Any = None, /, **options: Any) -> Any:
@@ -379,6 +381,7 @@ class Lifespan:
         }  # fmt: skip
         defaults.update(options)
         with self._lock:
+            defaults["after"] = self._after_names(defaults["after"])
             hook = make_hook(kind, func, seq=self._seq, **defaults)
             existing = self._hooks.get(hook.name)
             if existing is not None:
@@ -401,6 +404,22 @@ class Lifespan:
                 self._dependents.setdefault(dependency, []).append(hook.name)
             self._seq += 1
             self._version += 1
+
+    def _after_names(self, after: Any) -> Any:
+        """Let after= name a hook by its function too: the function's registered name."""
+        if callable(after) and not isinstance(after, str):
+            after = (after,)
+        if isinstance(after, str) or not isinstance(after, Iterable):
+            return after
+        names: list[Any] = []
+        for item in after:
+            if callable(item) and not isinstance(item, str):
+                found = next((h.name for h in self._hooks.values() if h.func is item), None)
+                module = getattr(item, "__module__", None) or "?"
+                qualname = getattr(item, "__qualname__", None) or repr(item)
+                item = found or f"{module}.{qualname}"
+            names.append(item)
+        return tuple(names)
 
     def _check_edges(self, hook: Hook) -> None:
         for dependency in hook.after:

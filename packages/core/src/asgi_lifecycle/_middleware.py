@@ -13,7 +13,7 @@ from ._hooks import SyncRunner
 from ._lifespan import Lifespan
 from ._lifespan import lifespan as default_lifespan
 from ._report import LifecycleReport
-from .types import ASGIApp, Message, Receive, Scope, Send
+from .types import AnyASGIApp, Message, Receive, Scope, Send
 
 __all__ = ("LifespanMiddleware",)
 
@@ -59,7 +59,7 @@ class LifespanMiddleware:
 
     def __init__(
         self,
-        app: ASGIApp,
+        app: AnyASGIApp,
         *,
         lifespan: Lifespan = default_lifespan,
         service_type: str = "app",

@@ -13,6 +13,7 @@ from ._hooks import SyncRunner
 
 __all__ = (
     "ASGIApp",
+    "AnyASGIApp",
     "LifespanShutdownCompleteEvent",
     "LifespanShutdownEvent",
     "LifespanShutdownFailedEvent",
@@ -36,6 +37,8 @@ Send = Callable[[Message], Awaitable[None]]
 """The ASGI ``send`` callable."""
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 """An ASGI 3 application."""
+AnyASGIApp = Callable[[Any, Any, Any], Awaitable[Any]]
+"""An ASGI 3 application as any framework types it (Django, Starlette, Litestar differ)."""
 
 
 class LifespanStartupEvent(TypedDict):
