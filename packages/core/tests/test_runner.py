@@ -638,3 +638,24 @@ async def test_the_default_lifespan_is_shared() -> None:
     from asgi_lifecycle import lifespan
 
     assert lifespan is asgi_lifecycle.lifespan
+
+
+async def test_sync_hooks_never_block_the_event_loop() -> None:
+    """A sync hook runs in a thread: an async hook of its phase progresses meanwhile."""
+    lp = Lifespan(concurrent=True)
+    signal = threading.Event()
+    seen: list[str] = []
+
+    @lp.on_start(timeout=5)
+    def waits_for_the_loop() -> None:
+        # On the loop thread this would wait forever: the async hook could never run.
+        seen.append("set" if signal.wait(5) else "timed out")
+
+    @lp.on_start
+    async def runs_on_the_loop() -> None:
+        await asyncio.sleep(0.01)
+        signal.set()
+
+    await lp.startup(LifespanContext("app"))
+    await lp.shutdown(LifespanContext("app"))
+    assert seen == ["set"]
