@@ -1,0 +1,368 @@
+"""Run any ASGI app's lifespan in-process, without a server: `LifespanManager`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from types import TracebackType
+from typing import Any, Literal
+
+from asgi_lifecycle.types import ASGIApp, Message, Receive, Scope, Send
+
+from ._harness import NativeShutdownFailure, NativeStartupFailure
+
+__all__ = (
+    "LifespanManager",
+    "LifespanNotSupported",
+    "LifespanProtocolError",
+    "LifespanShutdownFailed",
+    "LifespanStartupFailed",
+)
+
+_Item = tuple[Literal["message", "error", "exit", "parked"], Any]
+
+
+class LifespanNotSupported(Exception):
+    """The app does not speak the ASGI lifespan protocol.
+
+    It raised, returned or sent a message before its first ``receive()``, as
+    apps without lifespan support do (Django's stock handler raises
+    ``ValueError``). Pass ``tolerate_unsupported=True`` to run such apps anyway.
+    """
+
+
+class LifespanProtocolError(Exception):
+    """The app broke the ASGI lifespan protocol (a message out of turn, a phase never answered)."""
+
+
+class LifespanStartupFailed(NativeStartupFailure):
+    """The app answered ``lifespan.startup.failed``.
+
+    Attributes:
+        message: The ``message`` of the event (Starlette and asgi-lifecycle put
+            the traceback there).
+        app_error: The exception the app raised after sending it, or ``None``
+            if it returned quietly (which servers in ``--lifespan auto`` mode
+            mistake for "lifespan unsupported"). It is also ``__cause__``.
+    """
+
+    def __init__(self, message: str, app_error: BaseException | None = None) -> None:
+        super().__init__(message, channel="lifespan.startup.failed")
+        self.app_error = app_error
+
+
+class LifespanShutdownFailed(NativeShutdownFailure):
+    """The app answered ``lifespan.shutdown.failed``.
+
+    Attributes:
+        message: The ``message`` of the event.
+        app_error: The exception the app raised after sending it, or ``None``.
+    """
+
+    def __init__(self, message: str, app_error: BaseException | None = None) -> None:
+        super().__init__(message, channel="lifespan.shutdown.failed")
+        self.app_error = app_error
+
+
+def _check_timeout(name: str, value: float | None) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise TypeError(
+            f"LifespanManager({name}=...) must be a number of seconds above 0, or None for no "
+            f"limit; got {value!r}"
+        )
+    return float(value)
+
+
+class _Cycle:
+    """One lifespan cycle of the app: one task, one scope, its messages in and out."""
+
+    def __init__(self, app: ASGIApp, state: dict[str, Any]) -> None:
+        self.app = app
+        self.scope: Scope = {
+            "type": "lifespan",
+            "asgi": {"version": "3.0", "spec_version": "2.0"},
+            "state": state,
+        }
+        self.inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self.outbox: asyncio.Queue[_Item] = asyncio.Queue()
+        self.received = 0
+        self.phase: Literal["startup", "shutdown"] = "startup"
+        self.answer: str | None = None  # the answer to the phase in progress, once sent
+        self.supported = True
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self.main(), name="lifespan-app")
+
+    async def main(self) -> None:
+        try:
+            await self.app(self.scope, self.receive, self.send)
+        except asyncio.CancelledError as exc:
+            self.outbox.put_nowait(("exit", exc))
+            raise
+        except BaseException as exc:
+            self.outbox.put_nowait(("exit", exc))
+        else:
+            self.outbox.put_nowait(("exit", None))
+
+    async def receive(self) -> Message:
+        if self.received == 0:
+            self.received = 1
+            return {"type": "lifespan.startup"}
+        if self.answer is None:
+            error = LifespanProtocolError(
+                f"the app called receive() again before answering lifespan.{self.phase}: "
+                f"it must send lifespan.{self.phase}.complete or .failed first"
+            )
+            self.outbox.put_nowait(("error", error))
+            raise error
+        if self.phase == "startup" and self.answer == "lifespan.startup.complete":
+            self.received += 1
+            message = await self.inbox.get()
+            self.phase, self.answer = "shutdown", None
+            return message
+        # No message will ever come again: wait to be cancelled, and say so.
+        self.outbox.put_nowait(("parked", None))
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def send(self, message: Message) -> None:
+        kind = str(message.get("type"))
+        if self.received == 0:
+            raise LifespanNotSupported(
+                f"the app sent {kind!r} before its first receive() on the lifespan scope"
+            )
+        expected = (f"lifespan.{self.phase}.complete", f"lifespan.{self.phase}.failed")
+        if self.answer is not None or kind not in expected:
+            where = (
+                f"after it had answered lifespan.{self.phase} with {self.answer!r}"
+                if self.answer is not None
+                else f"in answer to lifespan.{self.phase} (expected {' or '.join(expected)})"
+            )
+            error = LifespanProtocolError(f"the app sent {kind!r} {where}")
+            self.outbox.put_nowait(("error", error))
+            raise error
+        self.answer = kind
+        self.outbox.put_nowait(("message", dict(message)))
+
+    async def next_item(self, deadline: float | None, what: str, timeout: float | None) -> _Item:
+        loop = asyncio.get_running_loop()
+        remaining = None if deadline is None else max(deadline - loop.time(), 0.0)
+        try:
+            return await asyncio.wait_for(self.outbox.get(), remaining)
+        except TimeoutError:
+            await self.abort(None)
+            raise TimeoutError(
+                f"the app did not answer {what} within {timeout:g} s (LifespanManager's "
+                f"{what.split('.')[-1]}_timeout)"
+            ) from None
+
+    async def finish(self, deadline: float | None) -> BaseException | None:
+        """Wait for the app to end after its last answer; return what it raised."""
+        loop = asyncio.get_running_loop()
+        while True:
+            remaining = None if deadline is None else max(deadline - loop.time(), 0.0)
+            try:
+                kind, value = await asyncio.wait_for(self.outbox.get(), remaining)
+            except TimeoutError:
+                await self.abort(None)
+                return None
+            if kind == "exit":
+                await self.reap()
+                return None if isinstance(value, asyncio.CancelledError) else value
+            if kind == "parked":
+                await self.abort(None)
+                return None
+            if kind == "error":
+                await self.abort(None)
+                raise value
+
+    async def reap(self) -> None:
+        if self.task is not None and self.task.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+    async def abort(self, timeout: float | None) -> None:
+        """Cancel the app's task and wait for it to end."""
+        task = self.task
+        if task is None:
+            return
+        if not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=timeout)
+        if task.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def startup(self, timeout: float | None, tolerate: bool) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        kind, value = await self.next_item(deadline, "lifespan.startup", timeout)
+        if kind == "message":
+            if value["type"] == "lifespan.startup.complete":
+                return
+            app_error = await self.finish(deadline)
+            raise LifespanStartupFailed(str(value.get("message") or ""), app_error) from app_error
+        if kind == "error":
+            await self.abort(timeout)
+            raise value
+        if kind == "exit":
+            await self.reap()
+            if self.received == 0 and (value is None or isinstance(value, Exception)):
+                if tolerate:
+                    self.supported = False
+                    return
+                how = "returned" if value is None else f"raised {type(value).__name__}: {value}"
+                raise LifespanNotSupported(
+                    f"the app does not support the ASGI lifespan protocol: it {how} before its "
+                    f"first receive(). Pass LifespanManager(..., tolerate_unsupported=True) to "
+                    f"run it without lifespan"
+                ) from value
+            if value is None:
+                raise LifespanProtocolError(
+                    "the app's lifespan returned without answering lifespan.startup"
+                )
+            value.add_note(
+                "(the app raised during lifespan startup without sending lifespan.startup.failed)"
+            )
+            raise value
+        raise AssertionError(f"unexpected {kind}")  # pragma: no cover
+
+    async def shutdown(self, timeout: float | None) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        if not self.outbox.empty():
+            kind, value = self.outbox.get_nowait()
+            await self.abort(timeout)
+            if kind == "exit" and value is None:
+                raise LifespanProtocolError(
+                    "the app's lifespan returned after lifespan.startup.complete, before "
+                    "lifespan.shutdown arrived: it must keep running until then, or servers "
+                    "never deliver its shutdown"
+                )
+            if kind == "exit" and isinstance(value, BaseException):
+                value.add_note("(raised by the app's lifespan while serving, after startup)")
+            raise value
+        self.inbox.put_nowait({"type": "lifespan.shutdown"})
+        kind, value = await self.next_item(deadline, "lifespan.shutdown", timeout)
+        if kind == "message":
+            app_error = await self.finish(deadline)
+            if value["type"] == "lifespan.shutdown.failed":
+                message = str(value.get("message") or "")
+                raise LifespanShutdownFailed(message, app_error) from app_error
+            if app_error is not None:
+                raise app_error
+            return
+        if kind == "error":
+            await self.abort(timeout)
+            raise value
+        await self.reap()
+        if value is None:
+            raise LifespanProtocolError(
+                "the app's lifespan returned without answering lifespan.shutdown"
+            )
+        value.add_note(
+            "(the app raised during lifespan shutdown without sending lifespan.shutdown.failed)"
+        )
+        raise value
+
+
+class LifespanManager:
+    """Runs an ASGI app's lifespan in-process, without a server, for tests.
+
+    ``async with LifespanManager(app) as manager:`` sends ``lifespan.startup``
+    and waits for the answer; leaving the block sends ``lifespan.shutdown`` and
+    waits again. Use ``manager.app`` for requests (for example with
+    ``httpx.ASGITransport(app=manager.app)``): it hands each request a shallow
+    copy of the lifespan state, as servers do. asyncio only.
+
+    Args:
+        app: The ASGI application.
+        startup_timeout: Seconds to wait for the startup answer, or ``None``.
+        shutdown_timeout: Seconds to wait for the shutdown answer, or ``None``.
+        tolerate_unsupported: Run apps without lifespan support (the app fails
+            or returns before its first ``receive()``) instead of raising
+            `LifespanNotSupported`; ``supported`` is then ``False``.
+
+    Attributes:
+        app: The app to send requests to: the wrapped app, with the lifespan
+            state copied into each ``http`` and ``websocket`` scope.
+        state: The lifespan state of the current (or last) cycle: what the app
+            published in ``scope["state"]`` at startup.
+        supported: Whether the app answered the lifespan protocol (``None``
+            before the first startup).
+
+    Raises:
+        LifespanStartupFailed: on entry, the app answered ``lifespan.startup.failed``.
+        LifespanShutdownFailed: on exit, the app answered ``lifespan.shutdown.failed``.
+        LifespanNotSupported: on entry, the app has no lifespan support.
+        LifespanProtocolError: the app sent a message out of turn, answered twice,
+            or returned without answering.
+        TimeoutError: the app did not answer in time (it is then cancelled).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        startup_timeout: float | None = 5,
+        shutdown_timeout: float | None = 5,
+        *,
+        tolerate_unsupported: bool = False,
+    ) -> None:
+        if not callable(app):
+            raise TypeError(f"LifespanManager(app) needs an ASGI application, got {app!r}")
+        self.startup_timeout = _check_timeout("startup_timeout", startup_timeout)
+        self.shutdown_timeout = _check_timeout("shutdown_timeout", shutdown_timeout)
+        self.tolerate_unsupported = bool(tolerate_unsupported)
+        self.state: dict[str, Any] = {}
+        self.supported: bool | None = None
+        self._inner = app
+        self._cycle: _Cycle | None = None
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one connection with the wrapped app, with a copy of the lifespan state."""
+        if scope["type"] in ("http", "websocket"):
+            scope["state"] = dict(self.state)
+        await self._inner(scope, receive, send)
+
+    async def __aenter__(self) -> LifespanManager:
+        if self._cycle is not None:
+            raise RuntimeError(
+                "this LifespanManager is already running; leave its 'async with' block "
+                "before entering it again"
+            )
+        self.state = {}
+        self.supported = None
+        cycle = _Cycle(self._inner, self.state)
+        self._cycle = cycle
+        cycle.start()
+        try:
+            await cycle.startup(self.startup_timeout, self.tolerate_unsupported)
+        except BaseException:
+            self._cycle = None
+            await cycle.abort(self.shutdown_timeout)
+            raise
+        self.supported = cycle.supported
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        cycle, self._cycle = self._cycle, None
+        if cycle is None or not cycle.supported:
+            return
+        if exc is not None and not isinstance(exc, Exception):
+            # Cancelled or interrupted: no polite shutdown, stop the app's task.
+            await cycle.abort(self.shutdown_timeout)
+            return
+        try:
+            await cycle.shutdown(self.shutdown_timeout)
+        except Exception as error:
+            if exc is None:
+                raise
+            exc.add_note(f"then the lifespan shutdown failed too: {type(error).__name__}: {error}")
