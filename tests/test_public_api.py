@@ -26,6 +26,12 @@ def public_modules(package: str) -> list[str]:
     return names
 
 
+def _defined_in(value: object, module_name: str, package: str) -> bool:
+    """Defined in this module, or (for the package itself) in one of its private modules."""
+    origin = getattr(value, "__module__", "") or ""
+    return origin == module_name or (module_name == package and origin.startswith(f"{package}._"))
+
+
 @pytest.mark.parametrize("package", PACKAGES)
 def test_public_names_are_listed_and_documented(package: str) -> None:
     """A public module has a tuple __all__ of names that exist and carry a docstring."""
@@ -42,19 +48,12 @@ def test_public_names_are_listed_and_documented(package: str) -> None:
             if inspect.isclass(value) or inspect.isfunction(value) or inspect.ismethod(value):
                 assert inspect.getdoc(value), f"{module_name}.{name} has no docstring"
 
-        def defined_here(value: object) -> bool:
-            # Defined in this module, or (for the package itself) in one of its private modules.
-            origin = getattr(value, "__module__", "") or ""
-            return origin == module_name or (
-                module_name == package and origin.startswith(f"{package}._")
-            )
-
         public = {
             name
             for name, value in vars(module).items()
             if not name.startswith("_")
             and (inspect.isclass(value) or inspect.isfunction(value))
-            and defined_here(value)
+            and _defined_in(value, module_name, package)
         }
         assert public <= set(exported), (
             f"{module_name}: public but not in __all__: {public - set(exported)}"
