@@ -333,3 +333,25 @@ async def test_django_stock_handler_keeps_working(events: list[str]) -> None:
     assert (await server.shutdown())["type"] == "lifespan.shutdown.complete"
     assert await server.finish() is None
     assert events == ["db up app", "db down"]
+
+
+async def test_shutdown_failed_names_every_failed_hook() -> None:
+    """ShutdownFailed carries the report and names each hook that failed at shutdown."""
+    from asgi_lifecycle import ShutdownFailed
+
+    lp = Lifespan()
+
+    @lp.on_shutdown
+    def one() -> None:
+        raise OSError("first")
+
+    @lp.on_shutdown
+    def two() -> None:
+        raise OSError("second")
+
+    await lp.startup(LifespanContext("app"))
+    report = await lp.shutdown(LifespanContext("app"))
+    error = ShutdownFailed(report)
+    assert error.report is report
+    assert "one stop failed: OSError: first" in str(error)
+    assert "two stop failed: OSError: second" in str(error)

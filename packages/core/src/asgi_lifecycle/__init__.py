@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from ._blocking import BlockingRunner
 from ._context import LifespanContext
-from ._errors import HookRegistrationError, HookTimeout, LifecycleError, StartupFailed
+from ._errors import (
+    HookRegistrationError,
+    HookTimeout,
+    LifecycleError,
+    ShutdownFailed,
+    StartupFailed,
+)
 from ._hooks import Hook, ServiceType
 from ._lifespan import Lifespan, lifespan
 from ._middleware import LifespanMiddleware
@@ -31,6 +37,7 @@ __all__ = (
     "LifespanContext",
     "LifespanMiddleware",
     "ServiceType",
+    "ShutdownFailed",
     "StartupFailed",
     "__version__",
     "lifespan",

@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ._report import LifecycleReport
 
-__all__ = ("HookRegistrationError", "HookTimeout", "LifecycleError", "StartupFailed")
+__all__ = (
+    "HookRegistrationError",
+    "HookTimeout",
+    "LifecycleError",
+    "ShutdownFailed",
+    "StartupFailed",
+)
 
 
 class LifecycleError(Exception):
@@ -72,3 +78,26 @@ class StartupFailed(LifecycleError):
         self.error = error
         self.report = report
         self.rollback = rollback
+
+
+class ShutdownFailed(LifecycleError):
+    """Hooks failed or timed out at shutdown; every other shutdown hook still ran.
+
+    `Lifespan.shutdown` never raises it: it returns the report. Adapters raise it
+    when their framework reports a failed shutdown through an exception (Starlette
+    and Litestar then answer ``lifespan.shutdown.failed`` with its message).
+
+    Attributes:
+        report: The `LifecycleReport` of the shutdown.
+    """
+
+    def __init__(self, report: LifecycleReport) -> None:
+        failures = "; ".join(
+            f"{r.hook.name} {r.action} {r.outcome}: {type(r.error).__name__}: {r.error}"
+            for r in report.failures
+        )
+        super().__init__(
+            f"shutdown of {report.service_type!r} ({report.environment}): {failures} "
+            f"(every other shutdown hook still ran)"
+        )
+        self.report = report

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._context import LifespanContext
-from ._errors import LifecycleError
+from ._errors import LifecycleError, ShutdownFailed
 from ._hooks import SyncRunner
 from ._lifespan import Lifespan
 from ._lifespan import lifespan as default_lifespan
@@ -22,13 +22,6 @@ logger = logging.getLogger("asgi_lifecycle")
 
 def _failure_text(error: BaseException) -> str:
     return "".join(traceback.format_exception(error)).rstrip()
-
-
-def _shutdown_failures(report: LifecycleReport) -> str:
-    return "; ".join(
-        f"{r.hook.name} {r.action} {r.outcome}: {type(r.error).__name__}: {r.error}"
-        for r in report.failures
-    )
 
 
 class LifespanMiddleware:
@@ -201,7 +194,7 @@ class _Cycle:
             if kind == "lifespan.shutdown.failed" or failed:
                 parts = [str(message.get("message") or "")]
                 if report is not None and failed:
-                    parts.append(f"shutdown hooks failed: {_shutdown_failures(report)}")
+                    parts.append(str(ShutdownFailed(report)))
                 text = "\n".join(part for part in parts if part)
                 await self.send({"type": "lifespan.shutdown.failed", "message": text})
             else:
@@ -243,7 +236,7 @@ class _Cycle:
         if report is None or report.ok:
             await self.send({"type": "lifespan.shutdown.complete"})
         else:
-            message_text = f"shutdown hooks failed: {_shutdown_failures(report)}"
+            message_text = str(ShutdownFailed(report))
             await self.send({"type": "lifespan.shutdown.failed", "message": message_text})
 
     async def _fail(self, exc: BaseException) -> None:

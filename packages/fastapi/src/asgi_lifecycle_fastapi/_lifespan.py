@@ -9,7 +9,12 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any, TypeAlias
 
-from asgi_lifecycle import LifecycleError, LifecycleReport, Lifespan, LifespanContext
+from asgi_lifecycle import (
+    LifecycleError,
+    Lifespan,
+    LifespanContext,
+    ShutdownFailed,
+)
 from asgi_lifecycle import lifespan as default_lifespan
 from asgi_lifecycle.types import SyncRunner
 
@@ -54,17 +59,6 @@ def _enter(wrapped: AppLifespan, app: object) -> AbstractAsyncContextManager[Any
         f"asgi_lifecycle_fastapi.lifespan(wraps={_name(wrapped)}): calling it with the app "
         f"returned {result!r}, not an async context manager; pass an @asynccontextmanager "
         f"function, an async generator function or a generator function taking the app"
-    )
-
-
-def _shutdown_failure(report: LifecycleReport) -> LifecycleError:
-    failures = "; ".join(
-        f"{r.hook.name} {r.action} {r.outcome}: {type(r.error).__name__}: {r.error}"
-        for r in report.failures
-    )
-    return LifecycleError(
-        f"shutdown of {report.service_type!r} ({report.environment}): {failures} "
-        f"(every other shutdown hook still ran)"
     )
 
 
@@ -155,7 +149,7 @@ class LifecycleLifespan:
         report = await self.lifespan.shutdown(context)
         if not report.ok:
             # Starlette answers lifespan.shutdown.failed with this, as LifespanMiddleware does.
-            raise _shutdown_failure(report)
+            raise ShutdownFailed(report)
 
     def _merge(self, state: dict[str, Any], theirs: object) -> None:
         if theirs is None:

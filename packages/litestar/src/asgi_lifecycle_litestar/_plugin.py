@@ -11,7 +11,13 @@ from litestar.di import Provide
 from litestar.exceptions import ImproperlyConfiguredException
 from litestar.plugins import InitPluginProtocol
 
-from asgi_lifecycle import LifecycleError, LifecycleReport, Lifespan, LifespanContext
+from asgi_lifecycle import (
+    LifecycleError,
+    LifecycleReport,
+    Lifespan,
+    LifespanContext,
+    ShutdownFailed,
+)
 from asgi_lifecycle import lifespan as default_lifespan
 from asgi_lifecycle.types import SyncRunner
 
@@ -237,7 +243,7 @@ class _Binding:
         report = await self._stop(app, context)
         if not report.ok:
             # Litestar answers lifespan.shutdown.failed with it, as LifespanMiddleware does.
-            raise _shutdown_failure(report)
+            raise ShutdownFailed(report)
 
     async def _stop(self, app: Litestar, context: LifespanContext) -> LifecycleReport:
         self.depth -= 1
@@ -280,17 +286,6 @@ class _Binding:
             bindings.remove(self)
         if not bindings:
             _running.pop(id(app), None)
-
-
-def _shutdown_failure(report: LifecycleReport) -> LifecycleError:
-    failures = "; ".join(
-        f"{r.hook.name} {r.action} {r.outcome}: {type(r.error).__name__}: {r.error}"
-        for r in report.failures
-    )
-    return LifecycleError(
-        f"shutdown of {report.service_type!r} ({report.environment}): {failures} "
-        f"(every other shutdown hook still ran)"
-    )
 
 
 def get_context(app: Litestar, *, service_type: str | None = None) -> LifespanContext:
