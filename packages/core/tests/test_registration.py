@@ -317,3 +317,17 @@ def test_after_accepts_functions(lp: Lifespan) -> None:
     hooks = {h.func: h for h in lp.hooks}
     assert hooks[cache].after == ("the-pool",)
     assert hooks[client].after == (hooks[cache].name, "the-pool")
+
+
+def test_default_keys_clash_only_when_both_publish(lp: Lifespan) -> None:
+    """Two resources whose functions share a name may coexist while they publish nothing."""
+
+    def make() -> Any:
+        def setup() -> Iterator[None]:
+            yield None
+
+        return setup
+
+    lp.resource(name="first")(make())
+    lp.resource(name="second")(make())
+    assert [h.name for h in lp.plan("app")] == ["first", "second"]

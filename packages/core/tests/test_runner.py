@@ -659,3 +659,18 @@ async def test_sync_hooks_never_block_the_event_loop() -> None:
     await lp.startup(LifespanContext("app"))
     await lp.shutdown(LifespanContext("app"))
     assert seen == ["set"]
+
+
+async def test_default_keys_that_both_publish_fail_naming_the_first(lp: Lifespan) -> None:
+    """Two resources publishing under the same default key fail startup, naming the first."""
+
+    def make(value: str) -> Any:
+        async def client() -> AsyncIterator[str]:
+            yield value
+
+        return client
+
+    lp.resource(name="first")(make("a"))
+    lp.resource(name="second")(make("b"))
+    with pytest.raises(StartupFailed, match=r"publishes context.state\['client'\], which 'first'"):
+        await lp.startup(LifespanContext("app"))

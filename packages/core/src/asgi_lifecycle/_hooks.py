@@ -65,6 +65,7 @@ class Hook:
     is_async: bool = field(compare=False)
     takes_context: bool = field(compare=False)
     seq: int = field(compare=False)
+    key_given: bool = field(default=False, compare=False)
 
     def matches(self, service_type: str, environment: str) -> bool:
         """Return whether this hook runs for the given service type and environment."""
@@ -235,6 +236,7 @@ def make_hook(
                 f"@contextmanager / @asynccontextmanager function; got {func!r}. "
                 f"For a plain function use on_start() or on_shutdown()"
             )
+        key_given = key is not None
         if key is None:
             key = getattr(func, "__name__", None) or hook_name
         if not isinstance(key, str) or not key:
@@ -246,6 +248,7 @@ def make_hook(
     else:
         if key is not None:  # pragma: no cover - not reachable through the public API
             raise HookRegistrationError(f"{where}: key= is only for resources")
+        key_given = False
         if inspect.isgeneratorfunction(target) or inspect.isasyncgenfunction(target):
             raise HookRegistrationError(
                 f"{where}: is a generator function; register it with lifespan.resource() "
@@ -269,6 +272,7 @@ def make_hook(
         is_async=is_async,
         takes_context=takes_context,
         seq=seq,
+        key_given=key_given,
     )
 
 

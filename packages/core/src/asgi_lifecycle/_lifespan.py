@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import difflib
 import heapq
 import logging
 import os
@@ -180,6 +179,14 @@ def _phases(plan: tuple[Hook, ...]) -> list[list[Hook]]:
         else:
             groups.append([hook])
     return groups
+
+
+def _close_match(word: str, candidates: Iterable[str]) -> str:
+    """A "did you mean" hint; difflib is imported only when a mistake needs one."""
+    import difflib
+
+    close = difflib.get_close_matches(word, sorted(candidates), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _default_environment(environment: str | None) -> str:
@@ -366,8 +373,7 @@ class Lifespan:
                 verb = {"start": "on_start", "shutdown": "on_shutdown", "resource": "resource"}[
                     kind
                 ]
-                close = difflib.get_close_matches(option, sorted(allowed), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
+                hint = _close_match(option, allowed)
                 raise TypeError(
                     f"lifespan.{verb}() got an unexpected keyword argument {option!r}{hint} "
                     f"(it takes {', '.join(sorted(allowed))})"
@@ -515,13 +521,14 @@ class Lifespan:
         for hook in selected:
             for dependency in hook.after:
                 if dependency not in self._hooks:
-                    close = difflib.get_close_matches(dependency, list(self._hooks), n=1)
-                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    hint = _close_match(dependency, self._hooks)
                     raise HookRegistrationError(
                         f"hook {hook.name!r} ({hook.source}): after= names {dependency!r}, but no "
                         f"hook has that name{hint} (is its module imported before startup?)"
                     )
-            if hook.key is not None:
+            # Keys given with key= clash at once; default keys (the function's name) only if
+            # both resources really publish a value, which the runner checks at startup.
+            if hook.key is not None and hook.key_given:
                 other = keys.get(hook.key)
                 if other is not None:
                     raise HookRegistrationError(
