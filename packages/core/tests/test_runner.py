@@ -674,3 +674,69 @@ async def test_default_keys_that_both_publish_fail_naming_the_first(lp: Lifespan
     lp.resource(name="second")(make("b"))
     with pytest.raises(StartupFailed, match=r"publishes context.state\['client'\], which 'first'"):
         await lp.startup(LifespanContext("app"))
+
+
+async def test_shutdown_budget_watchdog_times_out_the_running_hook(events: list[str]) -> None:
+    """When the shutdown budget runs out, the hook running then is timed out by the budget."""
+    lp = Lifespan(shutdown_timeout=0.1)
+    lp.on_shutdown(name="after")(recorder(events, "after"))
+
+    @lp.on_shutdown(name="hung")
+    async def hung() -> None:
+        await asyncio.sleep(10)
+
+    await lp.startup(LifespanContext("app"))
+    report = await lp.shutdown(LifespanContext("app"))
+    hung_result, after_result = report.results
+    assert hung_result.outcome == "timed_out"
+    assert "phase budget of 0.1 s" in str(hung_result.error)
+    assert after_result.outcome == "ok"
+    assert events == ["after"]
+
+
+async def test_a_hook_that_swallows_the_budget_cancellation_does_not_poison_the_rest(
+    events: list[str],
+) -> None:
+    """A hook that catches the budget's cancellation leaves later hooks able to await."""
+    lp = Lifespan(shutdown_timeout=0.1)
+
+    @lp.on_shutdown(name="later")
+    async def later() -> None:
+        await asyncio.sleep(0.01)
+        events.append("later")
+
+    @lp.on_shutdown(name="stubborn")
+    async def stubborn() -> None:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            events.append("swallowed")
+        await asyncio.sleep(0)
+
+    await lp.startup(LifespanContext("app"))
+    report = await lp.shutdown(LifespanContext("app"))
+    assert events == ["swallowed", "later"]
+    assert [r.outcome for r in report.results] == ["ok", "ok"]
+    current = asyncio.current_task()
+    assert current is not None
+    assert current.cancelling() == 0
+
+
+async def test_a_hung_sync_hook_is_abandoned_at_the_budget(events: list[str]) -> None:
+    """A hung sync shutdown hook is reported once the budget is spent, and the rest run."""
+    lp = Lifespan(shutdown_timeout=0.1)
+    release = threading.Event()
+    lp.on_shutdown(name="after")(recorder(events, "after"))
+
+    @lp.on_shutdown(name="blocking")
+    def blocking() -> None:
+        release.wait(10)
+
+    try:
+        await lp.startup(LifespanContext("app"))
+        report = await lp.shutdown(LifespanContext("app"))
+    finally:
+        release.set()
+    assert [r.outcome for r in report.results] == ["timed_out", "ok"]
+    assert "may still be running" in str(report.results[0].error)
+    assert events == ["after"]

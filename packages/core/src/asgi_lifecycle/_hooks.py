@@ -8,6 +8,7 @@ import enum
 import functools
 import inspect
 import threading
+import types
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -93,6 +94,8 @@ class Hook:
 
 def describe(func: Any) -> str:
     """Return ``file:line`` of a callable's definition, as well as it can be found."""
+    if type(func) is types.FunctionType and not hasattr(func, "__wrapped__"):
+        return f"{func.__code__.co_filename}:{func.__code__.co_firstlineno}"
     target = func
     if isinstance(target, functools.partial):
         target = target.func
@@ -191,7 +194,7 @@ def make_hook(
     hook_name: str = name if name is not None else default_name
     where = f"hook {hook_name!r} ({source})"
 
-    if isinstance(priority, bool) or not isinstance(priority, int):
+    if type(priority) is not int and (isinstance(priority, bool) or not isinstance(priority, int)):
         raise HookRegistrationError(
             f"{where}: priority= must be an int (the phase number), got {priority!r}"
         )
@@ -208,8 +211,10 @@ def make_hook(
         timeout = float(timeout)
     if not isinstance(critical, bool):
         raise HookRegistrationError(f"{where}: critical= must be True or False, got {critical!r}")
-    if isinstance(after, str):
-        after_names: tuple[str, ...] = (after,)
+    if after == ():
+        after_names: tuple[str, ...] = ()
+    elif isinstance(after, str):
+        after_names = (after,)
     elif isinstance(after, Iterable) and not isinstance(after, bytes | dict):
         after_names = tuple(after)
     else:
@@ -228,6 +233,27 @@ def make_hook(
     environment_set = _as_names(environments, "environments", where)
 
     target = _callable_target(func)
+    if type(func) is types.FunctionType and not hasattr(func, "__wrapped__"):
+        # A plain function: its code flags say at once what it is.
+        flags = func.__code__.co_flags
+        plain_generator = bool(flags & (inspect.CO_GENERATOR | inspect.CO_ASYNC_GENERATOR))
+        if kind != "resource" and not plain_generator:
+            return Hook(
+                name=hook_name,
+                kind=kind,
+                func=func,
+                priority=priority,
+                service_types=service_set,
+                environments=environment_set,
+                timeout=timeout,
+                critical=critical if kind != "shutdown" else False,
+                after=after_names,
+                key=None,
+                source=source,
+                is_async=bool(flags & inspect.CO_COROUTINE),
+                takes_context=_takes_context(func, where),
+                seq=seq,
+            )
     if kind == "resource":
         if not _is_resource_factory(func):
             raise HookRegistrationError(
@@ -276,7 +302,25 @@ def make_hook(
     )
 
 
+_CO_VARARGS = inspect.CO_VARARGS
+
+
 def _takes_context(func: Any, where: str) -> bool:
+    code = getattr(func, "__code__", None)
+    if inspect.isfunction(func) and code is not None and not hasattr(func, "__wrapped__"):
+        # A plain function: its code object answers at a fraction of inspect.signature's cost.
+        positional = code.co_argcount
+        required = positional - len(func.__defaults__ or ())
+        keyword_defaults = func.__kwdefaults__ or {}
+        keyword_only = code.co_varnames[positional : positional + code.co_kwonlyargcount]
+        missing = [name for name in keyword_only if name not in keyword_defaults]
+        if missing or required > 1:
+            return _takes_context_slow(func, where)  # for its detailed error message
+        return positional > 0 or bool(code.co_flags & _CO_VARARGS)
+    return _takes_context_slow(func, where)
+
+
+def _takes_context_slow(func: Any, where: str) -> bool:
     try:
         signature = inspect.signature(func)
     except (TypeError, ValueError):

@@ -65,14 +65,23 @@ class _Run:
         self.sync_runner = sync_runner
         self.refs = 1
         self.running = False
-        self.ready: Future[LifecycleReport] = Future()
+        self.report: LifecycleReport | None = None
+        # Made only when a second starter arrives while the startup is still running.
+        self.ready: Future[LifecycleReport] | None = None
         self.active: dict[str, Active] = {}
         self.publishers: dict[str, str] = {}
         self.begun: set[int] = set()
 
 
 class _PhaseRun:
-    """Runs the hooks of one phase of one run and records their results."""
+    """Runs the hooks of one phase of one run and records their results.
+
+    A sequential phase with a budget arms one watchdog for the whole phase instead
+    of a timer per hook: when the budget runs out it cancels the hook running then,
+    which is recorded as timed out. Hooks with a tighter timeout of their own, hooks
+    of a concurrent group, and hooks that start after the budget is spent get a
+    timer each.
+    """
 
     def __init__(self, owner: Lifespan, run: _Run, phase: Phase, budget: float | None) -> None:
         self.owner = owner
@@ -82,20 +91,54 @@ class _PhaseRun:
         self.t0 = perf_counter()
         self.deadline = None if budget is None else self.t0 + budget
         self.results: dict[tuple[str, Action], HookResult] = {}
+        self.listeners = tuple(owner._listeners)
+        self.info = logger.isEnabledFor(logging.INFO)
+        self.debug = logger.isEnabledFor(logging.DEBUG)
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._expired = False
+        self._current: asyncio.Task[Any] | None = None
+        self._fired = False  # the watchdog cancelled the current hook
+
+    def arm(self) -> None:
+        """Start the phase's watchdog (sequential phases with a budget)."""
+        if self.deadline is not None and self._watchdog is None:
+            loop = asyncio.get_running_loop()
+            self._watchdog = loop.call_at(
+                loop.time() + self.deadline - perf_counter(), self._expire
+            )
+
+    def disarm(self) -> None:
+        """Stop the watchdog at the end of the phase."""
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+
+    def _expire(self) -> None:
+        self._expired = True
+        if self._current is not None:
+            self._fired = True
+            self._current.cancel()
 
     async def guarded(
-        self, hook: Hook, action: Action, call: Callable[[], Awaitable[Any]]
+        self,
+        hook: Hook,
+        action: Action,
+        call: Callable[[], Awaitable[Any]],
+        *,
+        watched: bool = False,
     ) -> HookResult:
+        started = perf_counter()
         limit = hook.timeout
         by_budget = False
         if self.deadline is not None:
-            remaining = self.deadline - perf_counter()
+            remaining = self.deadline - started
+            if watched and not self._expired and (limit is None or limit >= remaining):
+                return await self._watched(hook, action, call, started)
             if self.phase != "startup":
                 remaining = max(remaining, _SHUTDOWN_GRACE)
             if limit is None or remaining < limit:
                 limit, by_budget = max(remaining, 0.0), True
-        started = perf_counter()
-        if logger.isEnabledFor(logging.DEBUG):
+        if self.debug:
             logger.debug("%s %r: %s %s", self.phase, self.run.key[0], action, hook.name)
         error: BaseException | None = None
         outcome: Any = "ok"
@@ -119,8 +162,42 @@ class _PhaseRun:
                 outcome = "timed_out"
             else:
                 error, outcome = exc, "failed"
-        except BaseException as exc:
+        except BaseException as exc:  # recorded, then acted on by the caller
             error, outcome = exc, "failed"
+        result = HookResult(
+            hook, action, outcome, started - self.t0, perf_counter() - started, error
+        )
+        self.record(result)
+        return result
+
+    async def _watched(
+        self, hook: Hook, action: Action, call: Callable[[], Awaitable[Any]], started: float
+    ) -> HookResult:
+        """Run a hook under the phase's watchdog instead of a timer of its own."""
+        if self.debug:
+            logger.debug("%s %r: %s %s", self.phase, self.run.key[0], action, hook.name)
+        task = asyncio.current_task()
+        self._current = task
+        error: BaseException | None = None
+        outcome: Any = "ok"
+        try:
+            await call()
+        except asyncio.CancelledError:
+            if not self._fired or task is None:
+                self.record(HookResult(hook, action, "cancelled", started - self.t0,
+                                       perf_counter() - started))  # fmt: skip
+                raise
+            task.uncancel()
+            assert self.budget is not None
+            error = HookTimeout(hook.name, self.budget, budget=True, thread=not hook.is_async)
+            outcome = "timed_out"
+        except BaseException as exc:  # recorded, then acted on by the caller
+            error, outcome = exc, "failed"
+        finally:
+            self._current = None
+            if self._fired and outcome != "timed_out" and task is not None:
+                task.uncancel()  # the hook swallowed the watchdog's cancellation
+            self._fired = False
         result = HookResult(
             hook, action, outcome, started - self.t0, perf_counter() - started, error
         )
@@ -131,7 +208,7 @@ class _PhaseRun:
         self.results[(result.hook.name, result.action)] = result
         hook = result.hook
         if result.outcome == "ok":
-            if logger.isEnabledFor(logging.INFO):
+            if self.info:
                 logger.info(
                     "%s %r: %s %s ok in %.1f ms",
                     self.phase, self.run.key[0], result.action, hook.name, result.duration * 1000,
@@ -146,7 +223,7 @@ class _PhaseRun:
                 result.duration * 1000, hook.source, type(error).__name__, error,
                 exc_info=None if isinstance(error, HookTimeout) else error,
             )  # fmt: skip
-        for listener in self.owner._listeners:
+        for listener in self.listeners:
             try:
                 listener(result)
             except Exception:
@@ -155,17 +232,16 @@ class _PhaseRun:
                 )
 
     def report(self, expected: Iterable[tuple[Hook, Action]]) -> LifecycleReport:
-        results = []
-        for hook, action in expected:
-            result = self.results.get((hook.name, action))
-            if result is None:
-                result = HookResult(hook, action, "skipped", 0.0, 0.0)
-            results.append(result)
+        results = self.results
+        ordered = [
+            results.get((hook.name, action)) or HookResult(hook, action, "skipped", 0.0, 0.0)
+            for hook, action in expected
+        ]
         return LifecycleReport(
             phase=self.phase,
             service_type=self.run.key[0],
             environment=self.run.key[1],
-            results=tuple(results),
+            results=tuple(ordered),
             duration=perf_counter() - self.t0,
             concurrent=self.run.concurrent,
         )
@@ -353,11 +429,11 @@ class Lifespan:
         if func is not None:
             if options:  # pragma: no cover - the positional form takes no options
                 raise TypeError("pass either the function or keyword options, not both")
-            self._register(kind, func, {})
+            self._register(kind, func, {}, checked=True)
             return func
 
         def decorator(hook: F) -> F:
-            self._register(kind, hook, options)
+            self._register(kind, hook, options, checked=True)
             return hook
 
         return decorator
@@ -379,8 +455,11 @@ class Lifespan:
                     f"(it takes {', '.join(sorted(allowed))})"
                 )
 
-    def _register(self, kind: HookKind, func: Any, options: dict[str, Any]) -> None:
-        self._check_options(kind, options)
+    def _register(
+        self, kind: HookKind, func: Any, options: dict[str, Any], *, checked: bool = False
+    ) -> None:
+        if not checked:
+            self._check_options(kind, options)
         defaults: dict[str, Any] = {
             "priority": 0, "name": None, "service_types": None, "environments": None,
             "timeout": None, "critical": True, "after": (), "key": None,
@@ -594,30 +673,45 @@ class Lifespan:
             else:
                 run.refs += 1
                 owner = False
+                waiter = None
+                if not run.running:
+                    if run.ready is None:
+                        run.ready = Future()
+                    waiter = run.ready
         if not owner:
             logger.info(
                 "startup of %r (%s) is already %s in this process; joining it: its hooks "
                 "run once and it stops when the last starter shuts down",
                 key[0], key[1], "done" if run.running else "in progress",
             )  # fmt: skip
-            try:
-                report = await asyncio.wrap_future(run.ready)
-            except BaseException:
-                with self._lock:
-                    run.refs -= 1
-                raise
+            if waiter is None:
+                assert run.report is not None
+                report = run.report
+            else:
+                try:
+                    report = await asyncio.wrap_future(waiter)
+                except BaseException:
+                    with self._lock:
+                        run.refs -= 1
+                    raise
             _attach(context, run.context)
             return report
         try:
             report = await self._start(run)
-        except BaseException as exc:
+        except BaseException as exc:  # joiners waiting on this startup fail too
             with self._lock:
                 if self._runs.get(key) is run:
                     del self._runs[key]
-            run.ready.set_exception(exc)
+                waiter = run.ready
+            if waiter is not None:
+                waiter.set_exception(exc)
             raise
-        run.running = True
-        run.ready.set_result(report)
+        with self._lock:
+            run.running = True
+            run.report = report
+            waiter = run.ready
+        if waiter is not None:
+            waiter.set_result(report)
         return report
 
     async def shutdown(self, context: LifespanContext) -> LifecycleReport:
@@ -698,6 +792,7 @@ class Lifespan:
     async def _start(self, run: _Run) -> LifecycleReport:
         phase = _PhaseRun(self, run, "startup", self.startup_timeout)
         failure: HookResult | None = None
+        phase.arm()
         try:
             for group in _phases(run.plan):
                 run.begun.add(group[0].priority)
@@ -707,7 +802,7 @@ class Lifespan:
                     for hook in group:
                         if hook.kind == "shutdown":
                             continue
-                        result = await self._start_one(phase, run, hook)
+                        result = await self._start_one(phase, run, hook, watched=True)
                         if not result.ok and hook.critical:
                             failure = result
                             break
@@ -715,8 +810,11 @@ class Lifespan:
                     break
         except BaseException:
             # Cancelled from outside (server stopping, Ctrl-C): undo, then let it through.
+            phase.disarm()
             await self._stop(run, "rollback")
             raise
+        finally:
+            phase.disarm()
         report = phase.report(
             (h, "start" if h.kind == "start" else "setup") for h in run.plan if h.kind != "shutdown"
         )
@@ -728,11 +826,13 @@ class Lifespan:
             raise failure.error  # KeyboardInterrupt, SystemExit: after the rollback, as they were
         raise StartupFailed(failure.hook.name, failure.error, report, rollback) from failure.error
 
-    async def _start_one(self, phase: _PhaseRun, run: _Run, hook: Hook) -> HookResult:
+    async def _start_one(
+        self, phase: _PhaseRun, run: _Run, hook: Hook, *, watched: bool = False
+    ) -> HookResult:
         context = run.context
         if hook.kind == "start":
             return await phase.guarded(
-                hook, "start", lambda: call_hook(hook, context, run.sync_runner)
+                hook, "start", lambda: call_hook(hook, context, run.sync_runner), watched=watched
             )
 
         async def setup() -> None:
@@ -750,7 +850,7 @@ class Lifespan:
             context.state[hook.key] = value
             run.publishers[hook.key] = hook.name
 
-        return await phase.guarded(hook, "setup", setup)
+        return await phase.guarded(hook, "setup", setup, watched=watched)
 
     async def _start_concurrently(
         self, phase: _PhaseRun, run: _Run, group: list[Hook]
@@ -781,27 +881,34 @@ class Lifespan:
     async def _stop(self, run: _Run, name: Phase) -> LifecycleReport:
         phase = _PhaseRun(self, run, name, self.shutdown_timeout)
         expected: list[tuple[Hook, Action]] = []
-        for group in reversed(_phases(run.plan)):
-            if group[0].priority not in run.begun:
-                continue
-            due = [h for h in reversed(group) if h.kind == "shutdown" or h.name in run.active]
-            expected.extend((h, "stop" if h.kind == "shutdown" else "teardown") for h in due)
-            if run.concurrent and len(due) > 1:
-                await self._stop_concurrently(phase, run, group)
-            else:
-                for hook in due:
-                    await self._stop_one(phase, run, hook)
+        phase.arm()
+        try:
+            for group in reversed(_phases(run.plan)):
+                if group[0].priority not in run.begun:
+                    continue
+                due = [h for h in reversed(group) if h.kind == "shutdown" or h.name in run.active]
+                expected.extend((h, "stop" if h.kind == "shutdown" else "teardown") for h in due)
+                if run.concurrent and len(due) > 1:
+                    await self._stop_concurrently(phase, run, group)
+                else:
+                    for hook in due:
+                        await self._stop_one(phase, run, hook, watched=True)
+        finally:
+            phase.disarm()
         if name == "shutdown":
             run.begun.clear()
         return phase.report(expected)
 
-    async def _stop_one(self, phase: _PhaseRun, run: _Run, hook: Hook) -> None:
+    async def _stop_one(
+        self, phase: _PhaseRun, run: _Run, hook: Hook, *, watched: bool = False
+    ) -> None:
         if hook.kind == "shutdown":
-            await phase.guarded(hook, "stop", lambda: call_hook(hook, run.context, run.sync_runner))
+            call = lambda: call_hook(hook, run.context, run.sync_runner)  # noqa: E731
+            await phase.guarded(hook, "stop", call, watched=watched)
             return
         active = run.active.pop(hook.name, None)
         if active is not None:
-            await phase.guarded(hook, "teardown", active.close)
+            await phase.guarded(hook, "teardown", active.close, watched=watched)
 
     async def _stop_concurrently(self, phase: _PhaseRun, run: _Run, group: list[Hook]) -> None:
         done = {hook.name: asyncio.Event() for hook in group}
