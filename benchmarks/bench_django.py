@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib
 import importlib.util
 from time import perf_counter_ns
 from typing import Any
@@ -133,10 +134,11 @@ async def _run(cfg: Config) -> Section:
     else:
         skipped["dal"] = "django-asgi-lifespan is not installed"
     try:
-        import asgi_lifecycle_django
         from asgi_lifecycle import Lifespan
 
-        handlers["ours"] = asgi_lifecycle_django.get_asgi_application(lifespan=Lifespan())
+        # Imported by name: the Django adapter is optional here, as django-asgi-lifespan is.
+        django_adapter = importlib.import_module("asgi_lifecycle_django")
+        handlers["ours"] = django_adapter.get_asgi_application(lifespan=Lifespan())
     except Exception as exc:  # not written yet, or broken: say so instead of failing all
         skipped["ours"] = f"asgi_lifecycle_django is not usable: {type(exc).__name__}: {exc}"
 
