@@ -129,3 +129,33 @@ def test_call_timeout_cancels_the_coroutine(lp: Lifespan) -> None:
         with pytest.raises(TimeoutError):
             runner.call(slow(), timeout=0.05)
         assert cancelled.wait(5)
+
+
+def test_stop_from_atexit_runs_sync_hooks() -> None:
+    """A runner stopped by an atexit handler still runs its sync shutdown hooks."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import atexit
+        from asgi_lifecycle import Lifespan, LifespanContext
+
+        lp = Lifespan()
+
+        @lp.on_shutdown
+        def close() -> None:
+            print("closed", flush=True)
+
+        runner = lp.run_blocking(LifespanContext("worker"))
+        runner.start()
+        atexit.register(runner.stop)
+        print("started", flush=True)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["started", "closed"]

@@ -355,3 +355,25 @@ async def test_shutdown_failed_names_every_failed_hook() -> None:
     assert error.report is report
     assert "one stop failed: OSError: first" in str(error)
     assert "two stop failed: OSError: second" in str(error)
+
+
+async def test_context_is_exposed_while_running(events: list[str]) -> None:
+    """The middleware's context is the run's from startup until shutdown, else None."""
+    app = LifespanMiddleware(state_app, lifespan=build(events), service_type="api")
+    assert app.context is None
+    server = Server(app)
+    await server.startup()
+    assert app.context is not None
+    assert app.context.service_type == "api"
+    assert app.context.state == {"db": "DB"}
+    await server.shutdown()
+    await server.finish()
+    assert app.context is None
+
+
+async def test_warning_carries_the_framework_hint(caplog: pytest.LogCaptureFixture) -> None:
+    """An adapter's hint is appended to the warning about a request before startup."""
+    app = LifespanMiddleware(state_app, lifespan=Lifespan(), hint="Use the WSGI entry point.")
+    with caplog.at_level(logging.WARNING, "asgi_lifecycle"):
+        await Server(app).request()
+    assert "Use the WSGI entry point." in caplog.text

@@ -388,7 +388,13 @@ async def run_in_thread(call: Callable[[], Any]) -> Any:
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(settle, *outcome)
 
-    threading.Thread(target=target, name="asgi-lifecycle-hook", daemon=True).start()
+    try:
+        threading.Thread(target=target, name="asgi-lifecycle-hook", daemon=True).start()
+    except RuntimeError:
+        # The interpreter is shutting down (an atexit shutdown) and starts no new thread:
+        # run the hook here, on the loop's thread; nothing else runs on the loop by then.
+        future.cancel()
+        return ctx.run(call)
     return await future
 
 

@@ -48,6 +48,12 @@ class LifespanMiddleware:
             ``"development"``).
         config: The config mapping the hooks read with ``get_config``.
         sync_runner: How sync hooks are run (see `Lifespan.startup`).
+        hint: Added to the warning about a request that arrives before any
+            lifespan startup: how to run the hooks in this framework.
+
+    Attributes:
+        context: The run's `LifespanContext` from a successful startup until its
+            shutdown, else ``None``.
     """
 
     def __init__(
@@ -59,6 +65,7 @@ class LifespanMiddleware:
         environment: str | None = None,
         config: Mapping[str, Any] | None = None,
         sync_runner: SyncRunner | None = None,
+        hint: str | None = None,
     ) -> None:
         if not callable(app):
             raise TypeError(f"LifespanMiddleware(app) needs an ASGI application, got {app!r}")
@@ -74,6 +81,8 @@ class LifespanMiddleware:
         self.environment = environment
         self.config = config
         self.sync_runner = sync_runner
+        self.hint = hint
+        self.context: LifespanContext | None = None
         self._started = False
         self._warned = False
 
@@ -94,8 +103,8 @@ class LifespanMiddleware:
             "lifespan protocol (Daphne, 'uvicorn --lifespan off', Django runserver and httpx's "
             "ASGITransport never do). Run under a server that sends it ('uvicorn --lifespan on', "
             "hypercorn, granian), or start the hooks yourself (asgi_lifecycle_testing's "
-            "LifespanManager in tests).",
-            scope.get("type"), self.service_type,
+            "LifespanManager in tests).%s",
+            scope.get("type"), self.service_type, f" {self.hint}" if self.hint else "",
         )  # fmt: skip
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -115,7 +124,11 @@ class LifespanMiddleware:
             await self.lifespan.shutdown(context)
             await send({"type": "lifespan.startup.failed", "message": str(exc)})
             raise
-        await cycle.serve()
+        self.context = context
+        try:
+            await cycle.serve()
+        finally:
+            self.context = None
 
 
 class _Cycle:
