@@ -18,7 +18,7 @@ from ._errors import (
     ShutdownFailed,
     StartupFailed,
 )
-from ._hooks import Hook, ServiceType
+from ._hooks import Hook, ServiceType, run_in_thread
 from ._lifespan import Lifespan, lifespan
 from ._middleware import LifespanMiddleware
 from ._report import HookResult, LifecycleReport
@@ -41,6 +41,7 @@ __all__ = (
     "StartupFailed",
     "__version__",
     "lifespan",
+    "run_in_thread",
 )
 
 # Public names report the public module, so that reprs and docs say asgi_lifecycle.X.

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import django
-from asgiref.sync import ThreadSensitiveContext
 from django.core.handlers.asgi import ASGIHandler
 
 from asgi_lifecycle import Lifespan, LifespanContext, LifespanMiddleware
@@ -77,9 +76,11 @@ class LifecycleASGIHandler(ASGIHandler):
         if scope["type"] != "lifespan":
             await self._protocol(scope, receive, send)
             return
-        # One thread for every sync hook of this lifespan, from startup to shutdown.
-        async with ThreadSensitiveContext():
-            await self._protocol(scope, receive, send)
+        # No ThreadSensitiveContext here: sync hooks then share asgiref's process-wide
+        # thread-sensitive thread (one thread, one database connection, from startup to
+        # shutdown), and a hook that timed out and still runs in it cannot keep the lifespan
+        # from ending (a context joins its thread on exit).
+        await self._protocol(scope, receive, send)
 
     async def _django(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

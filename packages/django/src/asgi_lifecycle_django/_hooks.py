@@ -6,20 +6,26 @@ in the reports of every run: ASGI, WSGI, management commands and tests alike.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sys
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from django.apps import apps
 from django.db import connections
 
-from asgi_lifecycle import Lifespan, LifespanContext
+from asgi_lifecycle import Lifespan, LifespanContext, run_in_thread
+from asgi_lifecycle.types import SyncRunner
 
 from ._signals import asgi_shutdown, asgi_startup, send
 
 if TYPE_CHECKING:
     from django.dispatch import Signal
+
+logger = logging.getLogger("asgi_lifecycle.django")
 
 __all__ = ("FIRST", "LAST", "install", "sync_runner")
 
@@ -34,9 +40,46 @@ CLOSE_AFTER_STARTUP = "asgi_lifecycle_django.close_startup_connections"
 CLOSE_AFTER_SHUTDOWN = "asgi_lifecycle_django.close_shutdown_connections"
 
 
-def sync_runner(func: Callable[[], Any]) -> Awaitable[Any]:
-    """Run a sync hook through asgiref, ``thread_sensitive=True``, so that the ORM works."""
-    return sync_to_async(func, thread_sensitive=True)()
+class _SyncRunner:
+    """Runs sync hooks through asgiref, ``thread_sensitive=True``, so that the ORM works.
+
+    asgiref runs every thread-sensitive call on one thread, so a sync hook that
+    timed out and still runs would hold every later sync hook (the rollback
+    included) forever. While one does, later sync hooks run on a thread of their
+    own instead, with a warning: they still run, on another database connection.
+    """
+
+    def __init__(self) -> None:
+        self._stuck: list[threading.Event] = []
+
+    async def __call__(self, func: Callable[[], Any]) -> Any:
+        self._stuck = [done for done in self._stuck if not done.is_set()]
+        if self._stuck:
+            logger.warning(
+                "asgi-lifecycle-django: a sync hook that timed out still holds asgiref's "
+                "thread-sensitive thread, so %r runs on a thread of its own (and its own "
+                "database connection)",
+                getattr(func, "__qualname__", func),
+            )
+            return await run_in_thread(func)
+        done = threading.Event()
+
+        def call() -> Any:
+            try:
+                return func()
+            finally:
+                done.set()
+
+        try:
+            return await sync_to_async(call, thread_sensitive=True)()
+        except asyncio.CancelledError:
+            if not done.is_set():
+                self._stuck.append(done)
+            raise
+
+
+sync_runner: SyncRunner = _SyncRunner()
+"""Run a sync hook through asgiref, ``thread_sensitive=True``, so that the ORM works."""
 
 
 def _lifespan_scope(context: LifespanContext) -> dict[str, Any]:
