@@ -159,3 +159,46 @@ def test_stop_from_atexit_runs_sync_hooks() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["started", "closed"]
+
+
+def test_a_forked_child_starts_its_own_run() -> None:
+    """A child forked while a run is running starts a run of its own, hooks and all."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import os
+        from asgi_lifecycle import Lifespan, LifespanContext
+
+        lp = Lifespan()
+
+        @lp.on_start
+        def hello() -> None:
+            print(f"start in {'child' if os.getpid() != parent else 'parent'}", flush=True)
+
+        parent = os.getpid()
+        runner = lp.run_blocking(LifespanContext("worker"))
+        runner.start()
+        pid = os.fork()
+        if pid == 0:
+            print(f"child initialized: {lp.is_initialized()}", flush=True)
+            child = lp.run_blocking(LifespanContext("worker"))
+            child.start()
+            child.stop()
+            os._exit(0)
+        os.waitpid(pid, 0)
+        runner.stop()
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore::DeprecationWarning", "-c", script],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "start in parent",
+        "child initialized: False",
+        "start in child",
+    ]

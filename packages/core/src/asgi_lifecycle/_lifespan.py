@@ -8,6 +8,7 @@ import heapq
 import logging
 import os
 import threading
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import Future
 from time import perf_counter
@@ -269,6 +270,21 @@ def _default_environment(environment: str | None) -> str:
     return environment or os.environ.get(ENVIRONMENT_VARIABLE) or "development"
 
 
+_instances: weakref.WeakSet[Lifespan] = weakref.WeakSet()
+
+
+def _forget_runs_after_fork() -> None:
+    # A forked child inherits its parent's runs without their loops, threads or resources
+    # (prefork workers, gunicorn --preload): in the child nothing is running yet.
+    for instance in list(_instances):
+        instance._lock = threading.RLock()
+        instance._runs = {}
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_runs_after_fork)
+
+
 class Lifespan:
     """A registry of startup and shutdown hooks, and the runner that runs them.
 
@@ -315,6 +331,7 @@ class Lifespan:
         self._plans: dict[tuple[str, str], tuple[int, tuple[Hook, ...]]] = {}
         self._runs: dict[tuple[str, str], _Run] = {}
         self._listeners: list[Listener] = []
+        _instances.add(self)
 
     def __repr__(self) -> str:
         return f"<Lifespan hooks={len(self._hooks)} running={sorted(self._runs)!r}>"
