@@ -331,3 +331,17 @@ def test_default_keys_clash_only_when_both_publish(lp: Lifespan) -> None:
     lp.resource(name="first")(make())
     lp.resource(name="second")(make())
     assert [h.name for h in lp.plan("app")] == ["first", "second"]
+
+
+def test_configure_changes_only_what_it_is_given() -> None:
+    """configure() sets the given run options, keeps the others, and checks its values."""
+    lp = Lifespan(startup_timeout=5)
+    lp.configure(concurrent=True)
+    assert (lp.concurrent, lp.startup_timeout, lp.shutdown_timeout) == (True, 5.0, 30.0)
+    lp.configure(startup_timeout=None, shutdown_timeout=2)
+    assert (lp.concurrent, lp.startup_timeout, lp.shutdown_timeout) == (True, None, 2.0)
+    with pytest.raises(TypeError, match="shutdown_timeout"):
+        lp.configure(shutdown_timeout=-1)
+    with pytest.raises(TypeError, match="concurrent"):
+        lp.configure(concurrent="yes")  # type: ignore[arg-type]
+    assert lp.shutdown_timeout == 2.0

@@ -740,3 +740,11 @@ async def test_a_hung_sync_hook_is_abandoned_at_the_budget(events: list[str]) ->
     assert [r.outcome for r in report.results] == ["timed_out", "ok"]
     assert "may still be running" in str(report.results[0].error)
     assert events == ["after"]
+
+
+async def test_report_title_counts_one_hook_in_the_singular(lp: Lifespan) -> None:
+    """A report of one hook says '1 hook', not '1 hooks'."""
+    lp.on_start(name="only")(recorder([], "only"))
+    report = await lp.startup(LifespanContext("app"))
+    assert ": 1 hook, ok," in str(report).splitlines()[0]
+    await lp.shutdown(LifespanContext("app"))

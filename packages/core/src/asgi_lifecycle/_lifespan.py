@@ -271,6 +271,7 @@ def _default_environment(environment: str | None) -> str:
 
 
 _instances: weakref.WeakSet[Lifespan] = weakref.WeakSet()
+_UNCHANGED: Any = object()
 
 
 def _forget_runs_after_fork() -> None:
@@ -307,22 +308,14 @@ class Lifespan:
         startup_timeout: float | None = None,
         shutdown_timeout: float | None = 30.0,
     ) -> None:
-        if not isinstance(concurrent, bool):
-            raise TypeError(f"Lifespan(concurrent=...) must be True or False, got {concurrent!r}")
-        for label, value in (
-            ("startup_timeout", startup_timeout),
-            ("shutdown_timeout", shutdown_timeout),
-        ):
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
-            ):
-                raise TypeError(
-                    f"Lifespan({label}=...) must be a number of seconds above 0, or None "
-                    f"for no limit; got {value!r}"
-                )
-        self.concurrent = concurrent
-        self.startup_timeout = None if startup_timeout is None else float(startup_timeout)
-        self.shutdown_timeout = None if shutdown_timeout is None else float(shutdown_timeout)
+        self.concurrent = False
+        self.startup_timeout: float | None = None
+        self.shutdown_timeout: float | None = 30.0
+        self.configure(
+            concurrent=concurrent,
+            startup_timeout=startup_timeout,
+            shutdown_timeout=shutdown_timeout,
+        )
         self._lock = threading.RLock()
         self._hooks: dict[str, Hook] = {}
         self._dependents: dict[str, list[str]] = {}
@@ -335,6 +328,42 @@ class Lifespan:
 
     def __repr__(self) -> str:
         return f"<Lifespan hooks={len(self._hooks)} running={sorted(self._runs)!r}>"
+
+    def configure(
+        self,
+        *,
+        concurrent: bool | None = None,
+        startup_timeout: float | None = _UNCHANGED,
+        shutdown_timeout: float | None = _UNCHANGED,
+    ) -> None:
+        """Change how runs that start from now on are run, for example on the default `lifespan`.
+
+        ``lifespan.configure(concurrent=True, startup_timeout=20)`` in the hook
+        module sets them for every process that imports it. Arguments left out
+        stay as they are; see `Lifespan` for what each means.
+
+        Raises:
+            TypeError: a value of the wrong type, or a budget that is not above 0.
+        """
+        if concurrent is not None and not isinstance(concurrent, bool):
+            raise TypeError(f"Lifespan(concurrent=...) must be True or False, got {concurrent!r}")
+        budgets = {"startup_timeout": startup_timeout, "shutdown_timeout": shutdown_timeout}
+        for label, value in budgets.items():
+            if (
+                value is not _UNCHANGED
+                and value is not None
+                and (isinstance(value, bool) or not isinstance(value, int | float) or value <= 0)
+            ):
+                raise TypeError(
+                    f"Lifespan({label}=...) must be a number of seconds above 0, or None "
+                    f"for no limit; got {value!r}"
+                )
+        if concurrent is not None:
+            self.concurrent = concurrent
+        if startup_timeout is not _UNCHANGED:
+            self.startup_timeout = None if startup_timeout is None else float(startup_timeout)
+        if shutdown_timeout is not _UNCHANGED:
+            self.shutdown_timeout = None if shutdown_timeout is None else float(shutdown_timeout)
 
     # -- registration -------------------------------------------------------------
 

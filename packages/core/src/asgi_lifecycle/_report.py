@@ -89,7 +89,8 @@ class LifecycleReport:
         status = "ok" if self.ok else f"{len(self.failures)} failed"
         lines = [
             f"{self.phase} of {self.service_type!r} ({self.environment}): "
-            f"{len(self.results)} hooks, {status}, {self.duration * 1000:.1f} ms"
+            f"{len(self.results)} hook{'' if len(self.results) == 1 else 's'}, {status}, "
+            f"{self.duration * 1000:.1f} ms"
         ]
         lines.extend(f"  {result}" for result in self.results)
         return "\n".join(lines)
