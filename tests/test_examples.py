@@ -1,4 +1,4 @@
-"""The examples run end to end, the way `hatch run demo` runs them."""
+"""The minimal example runs end to end (the shop demo, `hatch run demo`, has tests/test_demo.py)."""
 
 import os
 import signal

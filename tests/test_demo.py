@@ -1,0 +1,163 @@
+"""The shop demo runs end to end, as the README says: `hatch run demo`, with its options."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMAND = ["python", "examples/shop/run.py"]  # what `hatch run demo` runs, from the root
+TIMEOUT = 120.0  # the demo takes seconds; this bounds a hung one
+PROCESSES = {  # the title of each process's hooks, before its pid
+    "inventory": "inventory (Litestar, service type 'inventory'",
+    "storefront": "storefront (Django, service type 'app'",
+    "api": "api (FastAPI, service type 'api'",
+    "beat": "beat (Celery beat, service type 'scheduler'",
+}
+WORKER = "worker (Celery pool process, service type 'worker'"
+
+
+@contextlib.contextmanager
+def demo(*args: str) -> Iterator[subprocess.Popen[str]]:
+    """Start the demo as `hatch run demo` does; stop it, and whatever it started, at the end."""
+    # A session of its own, so that a SIGKILL of its group cannot reach the test runner. The
+    # demo puts each server in a group of its own and stops them when it gets SIGTERM.
+    process = subprocess.Popen(
+        [sys.executable, *COMMAND[1:], *args],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(60.0)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(10.0)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def run_demo(*args: str) -> tuple[int, str]:
+    """Run the demo to its end; return its exit status and its output."""
+    with demo(*args) as process:
+        try:
+            output, _ = process.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the demo did not finish within {TIMEOUT} s")
+        return process.returncode, output
+
+
+def hooks_of(output: str, title: str) -> list[str]:
+    """The lines of the hook table under each process title that starts with ``title``."""
+    tables = output.split("startup timelines:")[0]
+    return re.findall(rf"^{re.escape(title)}, pid \d+\)\n((?:  .*\n)+)", tables, re.MULTILINE)
+
+
+def phases(table: str) -> list[tuple[str, str]]:
+    """The phases of one process's table, each with how its hooks ended ("ok", "1 failed")."""
+    return re.findall(r"^  (\w+) +\d+ hooks?, (.+), [\d.]+ ms$", table, re.MULTILINE)
+
+
+def test_demo_is_the_hatch_demo_script() -> None:
+    """`hatch run demo` runs the shop demo from the repository root."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    script = pyproject["tool"]["hatch"]["envs"]["default"]["scripts"]["demo"]
+
+    assert shlex.split(script) in (COMMAND, [*COMMAND, "{args}"])
+
+
+def test_demo() -> None:
+    """Every process runs its hooks, serves, runs the tasks and stops cleanly; the demo exits 0."""
+    status, output = run_demo()
+
+    assert status == 0, output
+    for title in PROCESSES.values():
+        (table,) = hooks_of(output, title)
+        assert phases(table) == [("startup", "ok"), ("shutdown", "ok")], output
+        assert "database" in table, output
+    workers = hooks_of(output, WORKER)
+    assert len(workers) == 2, output
+    for table in workers:
+        assert phases(table) == [("startup", "ok"), ("shutdown", "ok")], output
+        for hook in ("database", "http", "register_worker", "deregister_worker"):
+            assert hook in table, output
+    (api,) = hooks_of(output, PROCESSES["api"])
+    assert "check_inventory" in api, output
+    assert re.search(r"POST api +/orders +202", output), output
+    assert re.search(r"GET  api +/orders/1 +200  confirmed by worker process \d+", output), output
+    assert "mugs in stock: 10" in output, output
+    assert re.search(r"shop\.stock_report .* run by worker process \d+", output), output
+    assert re.search(r"beat +exit status +0  clean", output), output
+    assert "ok: 6 processes ran their hooks from one module" in output, output
+
+
+def test_demo_break_readiness() -> None:
+    """A missing dependency makes the orders API refuse to start and roll back; the demo exits 1."""
+    status, output = run_demo("--break", "readiness")
+
+    assert status == 1, output
+    (api,) = hooks_of(output, PROCESSES["api"])
+    assert re.search(r"check_inventory +start +failed", api), output
+    assert "the inventory service at" in api, output
+    assert [phase for phase, _ in phases(api)] == ["startup", "rollback"], output
+    rollback = api.split("  rollback")[1].splitlines()[1:]
+    assert [line.split()[1] for line in rollback] == ["catalogue", "http", "database"], output
+    assert re.search(r"api pid \d+ refused to start: check_inventory failed", output), output
+    assert "the demo FAILED" in output, output
+
+
+def test_demo_keep_running() -> None:
+    """With --keep-running the servers answer until Ctrl-C, then everything stops cleanly."""
+    with demo("--keep-running") as process:
+        assert process.stdout is not None
+        stdout = process.stdout
+        lines: queue.Queue[str | None] = queue.Queue()
+
+        def read() -> None:
+            for line in stdout:
+                lines.put(line)
+            lines.put(None)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        seen: list[str] = []
+        deadline = time.monotonic() + TIMEOUT
+        while not seen or "press Ctrl-C" not in seen[-1]:
+            try:
+                line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                pytest.fail(f"the demo never said it was running:\n{''.join(seen)}")
+            assert line is not None, f"the demo ended:\n{''.join(seen)}"
+            seen.append(line)
+        address = next(line.split()[-1] for line in seen if "storefront (Django)" in line)
+        assert httpx.get(address, timeout=10.0).status_code == 200
+
+        process.send_signal(signal.SIGINT)  # Ctrl-C, which a terminal sends to the runner
+        status = process.wait(TIMEOUT)
+        reader.join(10.0)
+    output = "".join(seen) + "".join(iter(lines.get_nowait, None))
+
+    assert status == 0, output
+    assert "ok: 6 processes ran their hooks from one module" in output, output
