@@ -1,4 +1,4 @@
-"""MkDocs hook: links into the repository from included READMEs point at the site's pages.
+"""MkDocs hooks: links into the repository from included files point at the site's pages.
 
 The guides include each package's README (include-markdown rewrites its relative links
 to be relative to the including page). A link to a package folder or its README, such
@@ -25,13 +25,26 @@ PAGES = {
     ROOT / "packages" / "celery": "guides/celery.md",
     ROOT / "packages" / "litestar": "guides/litestar.md",
 }
+# Files of the repository the site serves too, under a path of its own.
+ASSETS = {ROOT / "benchmarks" / "results" / "results.png": "assets/benchmarks.png"}
 _LINK = re.compile(r"\]\((?P<target>(?:\.\./)+[^)#\s]*)(?P<anchor>#[^)\s]*)?\)")
 
 
 def _page_for(target: Path) -> str | None:
+    if target in ASSETS:
+        return ASSETS[target]
     if target.name == "README.md" and target.parent in PAGES:
         target = target.parent
     return PAGES.get(target)
+
+
+def on_files(files: Any, config: Any, **kwargs: Any) -> Any:
+    """Add the repository files the site serves (the benchmark chart) to the site's files."""
+    from mkdocs.structure.files import File
+
+    for source, uri in ASSETS.items():
+        files.append(File.generated(config, uri, abs_src_path=str(source)))
+    return files
 
 
 def on_page_markdown(markdown: str, page: Any, **kwargs: Any) -> str:
