@@ -103,8 +103,10 @@ def test_demo() -> None:
         assert phases(table) == [("startup", "ok"), ("shutdown", "ok")], output
         for hook in ("database", "http", "register_worker", "deregister_worker"):
             assert hook in table, output
+        assert "check_inventory" not in table, output  # a web-only hook of the same module
     (api,) = hooks_of(output, PROCESSES["api"])
     assert "check_inventory" in api, output
+    assert "register_worker" not in api, output  # a worker-only hook of the same module
     assert re.search(r"POST api +/orders +202", output), output
     assert re.search(r"GET  api +/orders/1 +200  confirmed by worker process \d+", output), output
     assert "mugs in stock: 10" in output, output
