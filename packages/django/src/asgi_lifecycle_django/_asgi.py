@@ -9,13 +9,11 @@ import django
 from django.core.handlers.asgi import ASGIHandler
 
 from asgi_lifecycle import Lifespan, LifespanContext, LifespanMiddleware
-from asgi_lifecycle import lifespan as default_lifespan
 from asgi_lifecycle.types import Receive, Scope, Send
 
-from ._discovery import raise_discovery_errors
-from ._hooks import install, sync_runner
+from ._entry import prepare
+from ._hooks import sync_runner
 from ._middleware import CONTEXT_KEY
-from ._settings import build_context
 
 __all__ = ("LifecycleASGIHandler", "get_asgi_application")
 
@@ -47,11 +45,8 @@ class LifecycleASGIHandler(ASGIHandler):
         environment: str | None = None,
         config: Mapping[str, Any] | None = None,
     ) -> None:
-        raise_discovery_errors()
+        self.lifespan, settings_context = prepare(lifespan, service_type, environment, config)
         super().__init__()
-        self.lifespan = default_lifespan if lifespan is None else lifespan
-        install(self.lifespan)
-        settings_context = build_context(service_type, environment, config)
         self._protocol = LifespanMiddleware(
             self._django,
             lifespan=self.lifespan,

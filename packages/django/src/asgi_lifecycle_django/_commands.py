@@ -9,11 +9,9 @@ from typing import Any, ClassVar
 from django.core.management.base import BaseCommand
 
 from asgi_lifecycle import BlockingRunner, Lifespan, LifespanContext
-from asgi_lifecycle import lifespan as default_lifespan
 
-from ._discovery import raise_discovery_errors
-from ._hooks import install, sync_runner
-from ._settings import build_context
+from ._entry import prepare
+from ._hooks import sync_runner
 
 __all__ = ("LifecycleCommandMixin", "run_lifecycle")
 
@@ -41,10 +39,7 @@ def run_lifecycle(
         ImproperlyConfigured: a hook module does not import, or
             ``"asgi_lifecycle_django"`` is not in ``INSTALLED_APPS``.
     """
-    raise_discovery_errors()
-    registry = default_lifespan if lifespan is None else lifespan
-    install(registry)
-    context = build_context(service_type, environment, config)
+    registry, context = prepare(lifespan, service_type, environment, config)
     with registry.run_blocking(context, sync_runner=sync_runner) as runner:
         yield runner
 

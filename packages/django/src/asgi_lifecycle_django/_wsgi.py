@@ -15,13 +15,11 @@ from typing import Any
 import django
 from django.core.handlers.wsgi import WSGIHandler
 
-from asgi_lifecycle import BlockingRunner, LifecycleReport, Lifespan, LifespanContext
-from asgi_lifecycle import lifespan as default_lifespan
+from asgi_lifecycle import BlockingRunner, LifecycleReport, Lifespan
 
-from ._discovery import raise_discovery_errors
-from ._hooks import install, sync_runner
+from ._entry import prepare
+from ._hooks import sync_runner
 from ._middleware import CONTEXT_KEY, STATE_KEY
-from ._settings import build_context
 
 __all__ = ("LifecycleWSGIHandler", "get_wsgi_application")
 
@@ -96,11 +94,8 @@ class LifecycleWSGIHandler(WSGIHandler):
         environment: str | None = None,
         config: Mapping[str, Any] | None = None,
     ) -> None:
-        raise_discovery_errors()
+        self.lifespan, self.context = prepare(lifespan, service_type, environment, config)
         super().__init__()
-        self.lifespan = default_lifespan if lifespan is None else lifespan
-        install(self.lifespan)
-        self.context: LifespanContext = build_context(service_type, environment, config)
         self.runner: BlockingRunner = self.lifespan.run_blocking(
             self.context, sync_runner=sync_runner
         )

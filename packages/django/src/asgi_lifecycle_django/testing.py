@@ -27,12 +27,10 @@ from asgiref.sync import async_to_sync
 from django.test import AsyncClient, Client
 
 from asgi_lifecycle import Lifespan, LifespanContext
-from asgi_lifecycle import lifespan as default_lifespan
 
-from ._discovery import raise_discovery_errors
-from ._hooks import install, sync_runner
+from ._entry import prepare
+from ._hooks import sync_runner
 from ._middleware import CONTEXT_KEY, STATE_KEY
-from ._settings import build_context
 
 __all__ = ("AsyncLifecycleClient", "LifecycleClient", "async_lifecycle_client", "lifecycle_client")
 
@@ -92,18 +90,6 @@ class AsyncLifecycleClient(AsyncClient):
         return await super().request(**request)
 
 
-def _prepare(
-    lifespan: Lifespan | None,
-    service_type: str | None,
-    environment: str | None,
-    config: Mapping[str, Any] | None,
-) -> tuple[Lifespan, LifespanContext]:
-    raise_discovery_errors()
-    registry = default_lifespan if lifespan is None else lifespan
-    install(registry)
-    return registry, build_context(service_type, environment, config)
-
-
 @contextmanager
 def lifecycle_client(
     *,
@@ -124,7 +110,7 @@ def lifecycle_client(
     Raises:
         StartupFailed: a critical hook failed (everything was rolled back).
     """
-    registry, context = _prepare(lifespan, service_type, environment, config)
+    registry, context = prepare(lifespan, service_type, environment, config)
     async_to_sync(registry.startup)(context, sync_runner=sync_runner)
     try:
         yield LifecycleClient(context=context, **client_kwargs)
@@ -150,7 +136,7 @@ async def async_lifecycle_client(
     Raises:
         StartupFailed: a critical hook failed (everything was rolled back).
     """
-    registry, context = _prepare(lifespan, service_type, environment, config)
+    registry, context = prepare(lifespan, service_type, environment, config)
     await registry.startup(context, sync_runner=sync_runner)
     try:
         yield AsyncLifecycleClient(context=context, **client_kwargs)
