@@ -233,28 +233,14 @@ def make_hook(
     environment_set = _as_names(environments, "environments", where)
 
     target = _callable_target(func)
+    flags = 0
     if type(func) is types.FunctionType and not hasattr(func, "__wrapped__"):
-        # A plain function: its code flags say at once what it is.
-        flags = func.__code__.co_flags
-        plain_generator = bool(flags & (inspect.CO_GENERATOR | inspect.CO_ASYNC_GENERATOR))
-        if kind != "resource" and not plain_generator:
-            return Hook(
-                name=hook_name,
-                kind=kind,
-                func=func,
-                priority=priority,
-                service_types=service_set,
-                environments=environment_set,
-                timeout=timeout,
-                critical=critical if kind != "shutdown" else False,
-                after=after_names,
-                key=None,
-                source=source,
-                is_async=bool(flags & inspect.CO_COROUTINE),
-                takes_context=_takes_context(func, where),
-                seq=seq,
-            )
-    if kind == "resource":
+        flags = func.__code__.co_flags  # a plain function: its code flags say what it is
+    plain = flags and not flags & (inspect.CO_GENERATOR | inspect.CO_ASYNC_GENERATOR)
+    key_given = False
+    if kind != "resource" and plain:
+        is_async = bool(flags & inspect.CO_COROUTINE)
+    elif kind == "resource":
         if not _is_resource_factory(func):
             raise HookRegistrationError(
                 f"{where}: a resource must be a generator function that yields once "
@@ -274,7 +260,6 @@ def make_hook(
     else:
         if key is not None:  # pragma: no cover - not reachable through the public API
             raise HookRegistrationError(f"{where}: key= is only for resources")
-        key_given = False
         if inspect.isgeneratorfunction(target) or inspect.isasyncgenfunction(target):
             raise HookRegistrationError(
                 f"{where}: is a generator function; register it with lifespan.resource() "
