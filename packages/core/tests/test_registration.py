@@ -238,9 +238,24 @@ def test_two_resources_publishing_one_key_is_an_error(lp: Lifespan) -> None:
     assert len(lp.plan("app")) == 1  # different services may reuse a key
     lp.reset_instance()
     lp.resource(key="db")(first)
-    lp.resource(key="db")(second)
-    with pytest.raises(HookRegistrationError, match=r"both publish context.state\['db'\]"):
-        lp.plan("app")
+    with pytest.raises(
+        HookRegistrationError, match=r"both publish context.state\['db'\] wherever both run"
+    ):
+        lp.resource(key="db")(second)  # certain to clash: refused at registration
+    assert [hook.func for hook in lp.hooks] == [first]
+
+
+def test_keys_that_may_clash_are_refused_when_planned(lp: Lifespan) -> None:
+    """Two default keys clash only when both publish; explicit keys of overlapping runs at once."""
+
+    def first() -> Iterator[int]:
+        yield 1
+
+    lp.resource(key="db", service_types=["app", "worker"])(first)
+    with pytest.raises(HookRegistrationError, match="for a service type both run in"):
+        lp.add_resource(first, name="again", key="db", service_types="worker")
+    lp.add_resource(first, name="elsewhere", key="db", environments="test", service_types="beat")
+    assert len(lp.plan("app")) == 1
 
 
 def test_context_manager_functions_are_resources(lp: Lifespan) -> None:

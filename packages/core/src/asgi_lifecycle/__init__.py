@@ -10,6 +10,7 @@ for any ASGI app, ``asgi_lifecycle_django``, ``asgi_lifecycle_fastapi``,
 from __future__ import annotations
 
 from ._blocking import BlockingRunner
+from ._calling import run_in_thread
 from ._context import LifespanContext
 from ._errors import (
     HookRegistrationError,
@@ -18,7 +19,7 @@ from ._errors import (
     ShutdownFailed,
     StartupFailed,
 )
-from ._hooks import Hook, ServiceType, run_in_thread
+from ._hook import Hook, ServiceType
 from ._lifespan import Lifespan, lifespan
 from ._middleware import LifespanMiddleware
 from ._report import HookResult, LifecycleReport

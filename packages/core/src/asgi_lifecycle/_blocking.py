@@ -1,4 +1,8 @@
-"""Running a lifespan from synchronous code, on a loop of its own."""
+"""Running a lifespan from synchronous code, on a loop of its own.
+
+It knows a lifespan only by its two calls, `startup` and `shutdown` (the
+`Startable` protocol), so that it sits below the `Lifespan` facade that makes it.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,31 @@ import concurrent.futures
 import threading
 from collections.abc import Coroutine
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
+from ._calling import SyncRunner
 from ._context import LifespanContext
-from ._hooks import SyncRunner
 from ._report import LifecycleReport
 
-if TYPE_CHECKING:
-    from ._lifespan import Lifespan
-
-__all__ = ("BlockingRunner",)
+__all__ = ("BlockingRunner", "Startable")
 
 T = TypeVar("T")
+
+
+class Startable(Protocol):
+    """What a `BlockingRunner` runs: a `Lifespan`, as far as it needs to know."""
+
+    async def startup(
+        self,
+        context: LifespanContext,
+        *,
+        concurrent: bool | None = None,
+        sync_runner: SyncRunner | None = None,
+    ) -> LifecycleReport:
+        """Run the startup of the run ``context`` names."""
+
+    async def shutdown(self, context: LifespanContext) -> LifecycleReport:
+        """Run the shutdown of the run ``context`` names."""
 
 
 class BlockingRunner:
@@ -36,7 +53,7 @@ class BlockingRunner:
 
     def __init__(
         self,
-        lifespan: Lifespan,
+        lifespan: Startable,
         context: LifespanContext,
         *,
         concurrent: bool | None = None,

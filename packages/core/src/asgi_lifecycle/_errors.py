@@ -1,11 +1,8 @@
-"""The exceptions of asgi-lifecycle."""
+"""The exceptions of asgi-lifecycle (above the hook model and the reports they carry)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ._report import LifecycleReport
+from ._report import LifecycleReport
 
 __all__ = (
     "HookRegistrationError",

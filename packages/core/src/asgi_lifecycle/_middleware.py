@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ._calling import SyncRunner
 from ._context import LifespanContext
 from ._errors import LifecycleError, ShutdownFailed
-from ._hooks import SyncRunner
 from ._lifespan import Lifespan
 from ._lifespan import lifespan as default_lifespan
 from ._report import LifecycleReport
-from .types import AnyASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:  # the public typing module costs import time that annotations do not need
+    from .types import AnyASGIApp, Message, Receive, Scope, Send
 
 __all__ = ("LifespanMiddleware",)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Literal, TypedDict
 
-from ._hooks import SyncRunner
+from ._calling import SyncRunner
 
 __all__ = (
     "ASGIApp",
