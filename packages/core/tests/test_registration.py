@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -163,6 +165,43 @@ def test_a_non_callable_is_refused(lp: Lifespan) -> None:
     """Registering something that is not callable says what was given."""
     with pytest.raises(HookRegistrationError, match="needs a function, got 42"):
         lp.add_start_hook(42)  # type: ignore[arg-type]
+
+
+def test_a_non_callable_names_the_method_called_and_the_caller(lp: Lifespan) -> None:
+    """The error names the method actually called and the file:line of the call."""
+    line = sys._getframe().f_lineno + 2
+    with pytest.raises(HookRegistrationError) as caught:
+        lp.add_resource("not a function")  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert message.startswith("lifespan.add_resource() needs a function, got 'not a function'")
+    assert f"{HERE}:{line}" in message
+    with pytest.raises(HookRegistrationError, match=r"lifespan\.on_shutdown\(\) needs a function"):
+        lp.on_shutdown(priority=1)(3.5)  # type: ignore[arg-type]
+    assert lp.hooks == ()
+
+
+def test_a_hook_registered_after_its_run_started_is_warned_about(
+    lp: Lifespan, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A hook registered while its run is running is named in a warning: it will not run."""
+
+    def late() -> None: ...
+    def elsewhere() -> None: ...
+
+    async def scenario() -> None:
+        context = LifespanContext("app", "test")
+        async with lp.run(context):
+            lp.on_start(late)
+            lp.on_start(service_types="worker")(elsewhere)
+
+    import asyncio
+
+    asyncio.run(scenario())
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert repr(f"{__name__}.{late.__qualname__}") in warnings[0]
+    assert "startup of 'app' (test) began" in warnings[0]
+    assert "does not run in that run" in warnings[0]
 
 
 def test_unknown_keyword_is_refused_with_a_suggestion(lp: Lifespan) -> None:

@@ -256,3 +256,31 @@ async def test_overrides_replace_the_settings(django_setup: None) -> None:
     ]
     assert handler.context is seen[0]
     await driver.shutdown()
+
+
+async def test_a_sync_hook_after_a_timed_out_one_is_named_in_the_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The warning about a sync hook moved off asgiref's thread names that hook, not a partial."""
+    import threading
+
+    from asgi_lifecycle_django._hooks import sync_runner
+
+    release = threading.Event()
+    lp = Lifespan()
+
+    @lp.on_start(name="stuck", timeout=0.2, critical=False)
+    def stuck() -> None:
+        release.wait(5)
+
+    @lp.on_start(name="orm_after")
+    def orm_after() -> None: ...
+
+    try:
+        await lp.startup(LifespanContext("app", "test"), sync_runner=sync_runner)
+    finally:
+        release.set()
+    warning = next(r.getMessage() for r in caplog.records if "thread of its own" in r.getMessage())
+    assert "'orm_after' runs on a thread of its own" in warning
+    assert "partial" not in warning
+    await lp.shutdown(LifespanContext("app", "test"))
