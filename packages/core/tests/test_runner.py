@@ -219,6 +219,26 @@ async def test_hook_timeout_fails_startup(lp: Lifespan, events: list[str]) -> No
     assert caught.value.report.results[0].outcome == "timed_out"
 
 
+async def test_the_default_timeout_bounds_hooks_without_their_own() -> None:
+    """Lifespan(timeout=...) applies to each hook without timeout=; a hook's own one wins."""
+    lp = Lifespan(timeout=0.05)
+
+    @lp.on_start(name="slow", critical=False)
+    async def slow() -> None:
+        await asyncio.sleep(10)
+
+    @lp.on_start(name="patient", timeout=5)
+    async def patient() -> None:
+        await asyncio.sleep(0.1)
+
+    report = await lp.startup(LifespanContext("app"))
+    assert [r.outcome for r in report.results] == ["timed_out", "ok"]
+    assert "within its timeout of 0.05 s" in str(report.results[0].error)
+    lp.configure(timeout=None)
+    assert lp.timeout is None
+    await lp.shutdown(LifespanContext("app"))
+
+
 async def test_startup_budget_bounds_the_whole_startup(events: list[str]) -> None:
     """The startup budget stops a startup whose hooks together take too long."""
     lp = Lifespan(startup_timeout=0.1)

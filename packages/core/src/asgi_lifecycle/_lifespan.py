@@ -67,6 +67,8 @@ class Lifespan:
         shutdown_timeout: Seconds the whole shutdown (or a rollback) may take,
             or ``None``. Once spent, each hook still due gets a short grace
             (0.1 s) so that every hook is still given its turn.
+        timeout: Seconds each hook may take when it has no ``timeout=`` of its
+            own, or ``None`` for no such limit.
     """
 
     def __init__(
@@ -75,14 +77,17 @@ class Lifespan:
         concurrent: bool = False,
         startup_timeout: float | None = None,
         shutdown_timeout: float | None = 30.0,
+        timeout: float | None = None,
     ) -> None:
         self.concurrent = False
         self.startup_timeout: float | None = None
         self.shutdown_timeout: float | None = 30.0
+        self.timeout: float | None = None
         self.configure(
             concurrent=concurrent,
             startup_timeout=startup_timeout,
             shutdown_timeout=shutdown_timeout,
+            timeout=timeout,
         )
         self._registry = Registry()
         self._lock = threading.RLock()  # guards the runs and the listeners
@@ -99,6 +104,7 @@ class Lifespan:
         concurrent: bool | None = None,
         startup_timeout: float | None = _UNCHANGED,
         shutdown_timeout: float | None = _UNCHANGED,
+        timeout: float | None = _UNCHANGED,
     ) -> None:
         """Change how runs that start from now on are run, for example on the default `lifespan`.
 
@@ -111,7 +117,11 @@ class Lifespan:
         """
         if concurrent is not None and not isinstance(concurrent, bool):
             raise TypeError(f"Lifespan(concurrent=...) must be True or False, got {concurrent!r}")
-        budgets = {"startup_timeout": startup_timeout, "shutdown_timeout": shutdown_timeout}
+        budgets = {
+            "startup_timeout": startup_timeout,
+            "shutdown_timeout": shutdown_timeout,
+            "timeout": timeout,
+        }
         for label, value in budgets.items():
             if (
                 value is not _UNCHANGED
@@ -128,6 +138,8 @@ class Lifespan:
             self.startup_timeout = None if startup_timeout is None else float(startup_timeout)
         if shutdown_timeout is not _UNCHANGED:
             self.shutdown_timeout = None if shutdown_timeout is None else float(shutdown_timeout)
+        if timeout is not _UNCHANGED:
+            self.timeout = None if timeout is None else float(timeout)
 
     # -- registration -------------------------------------------------------------
 
@@ -352,6 +364,7 @@ class Lifespan:
                     self._registry.plan(*key),
                     self.concurrent if concurrent is None else concurrent,
                     sync_runner or run_in_thread,
+                    self.timeout,
                 )
                 self._runs[key] = run
                 owner = True

@@ -65,6 +65,7 @@ class Run:
         plan: The hooks it runs, in order.
         concurrent: Whether hooks of one phase run concurrently.
         sync_runner: How its sync hooks are run.
+        default_timeout: The timeout of its hooks that have none of their own.
         refs: How many starters share it.
         running: Between a successful startup and the beginning of its shutdown.
         report: The startup report, once startup succeeded.
@@ -79,6 +80,7 @@ class Run:
         "begun",
         "concurrent",
         "context",
+        "default_timeout",
         "key",
         "plan",
         "publishers",
@@ -90,7 +92,12 @@ class Run:
     )
 
     def __init__(
-        self, context: LifespanContext, plan: Plan, concurrent: bool, sync_runner: SyncRunner
+        self,
+        context: LifespanContext,
+        plan: Plan,
+        concurrent: bool,
+        sync_runner: SyncRunner,
+        default_timeout: float | None = None,
     ) -> None:
         self.key = (plan.service_type, plan.environment)
         self.context = context
@@ -104,6 +111,7 @@ class Run:
         self.active: dict[Hook, Closer] = {}
         self.publishers: dict[str, str] = {}
         self.begun = 0
+        self.default_timeout = default_timeout
 
 
 class _Phase:
@@ -179,6 +187,8 @@ class _Phase:
             )
         started = perf_counter()
         limit = hook.timeout
+        if limit is None:
+            limit = self.run.default_timeout
         by_budget = False
         if self.deadline is not None:
             remaining = self.deadline - started
