@@ -176,7 +176,7 @@ def test_a_non_callable_names_the_method_called_and_the_caller(lp: Lifespan) -> 
     assert message.startswith("lifespan.add_resource() needs a function, got 'not a function'")
     assert f"{HERE}:{line}" in message
     with pytest.raises(HookRegistrationError, match=r"lifespan\.on_shutdown\(\) needs a function"):
-        lp.on_shutdown(priority=1)(3.5)  # type: ignore[arg-type]
+        lp.on_shutdown(priority=1)(3.5)  # type: ignore[type-var]
     assert lp.hooks == ()
 
 

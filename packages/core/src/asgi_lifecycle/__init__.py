@@ -12,6 +12,7 @@ from __future__ import annotations
 from ._blocking import BlockingRunner
 from ._calling import run_in_thread
 from ._context import LifespanContext
+from ._endpoint import HealthApp, HealthEndpoint, HealthResponse
 from ._errors import (
     HookRegistrationError,
     HookTimeout,
@@ -19,7 +20,9 @@ from ._errors import (
     ShutdownFailed,
     StartupFailed,
 )
-from ._hook import Hook, ServiceType
+from ._events import CheckResult, LifecycleListener, LifecycleState
+from ._health import HealthReport
+from ._hook import HealthCheck, Hook, ServiceType
 from ._lifespan import Lifespan, lifespan
 from ._middleware import LifespanMiddleware
 from ._report import HookResult, LifecycleReport
@@ -28,12 +31,20 @@ __version__ = "0.1.0"
 
 __all__ = (
     "BlockingRunner",
+    "CheckResult",
+    "HealthApp",
+    "HealthCheck",
+    "HealthEndpoint",
+    "HealthReport",
+    "HealthResponse",
     "Hook",
     "HookRegistrationError",
     "HookResult",
     "HookTimeout",
     "LifecycleError",
+    "LifecycleListener",
     "LifecycleReport",
+    "LifecycleState",
     "Lifespan",
     "LifespanContext",
     "LifespanMiddleware",

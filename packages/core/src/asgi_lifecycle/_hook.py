@@ -10,7 +10,7 @@ import enum
 from collections.abc import Callable
 from typing import Any, Literal
 
-__all__ = ("Hook", "HookKind", "ServiceType", "new_hook")
+__all__ = ("HealthCheck", "Hook", "HookKind", "ServiceType", "new_hook")
 
 HookKind = Literal["start", "shutdown", "resource"]
 
@@ -180,3 +180,90 @@ def new_hook(*args: Any) -> Hook:
     hook = _HookFields(*args)
     _set_class(hook, "__class__", Hook)
     return hook  # type: ignore[return-value]  # it is a Hook now
+
+
+class HealthCheck:
+    """An immutable description of one registered health check.
+
+    Attributes:
+        name: Unique name among the registry's checks.
+        func: The check function, unchanged.
+        resource: The name of the resource whose yielded value the check receives
+            (``@lifespan.resource(check=...)``), or ``None``.
+        service_types: The service types it runs for; ``None`` means all.
+        environments: The environments it runs in; ``None`` means all.
+        timeout: Seconds it may take before it counts as failed.
+        critical: Whether its failure makes the process not ready (else: degraded).
+        after: Names of hooks that must have started for the check to pass.
+        source: ``file:line`` where the function was defined.
+        is_async: Whether it is called on the event loop (else in a thread).
+        takes_argument: Whether it is called with one argument: the resource's
+            value for a resource's check, else the `LifespanContext`.
+    """
+
+    __slots__ = (
+        "after",
+        "critical",
+        "environments",
+        "func",
+        "is_async",
+        "name",
+        "resource",
+        "service_types",
+        "source",
+        "takes_argument",
+        "timeout",
+    )
+
+    name: str
+    func: Callable[..., Any]
+    resource: str | None
+    service_types: frozenset[str] | None
+    environments: frozenset[str] | None
+    timeout: float
+    critical: bool
+    after: tuple[str, ...]
+    source: str
+    is_async: bool
+    takes_argument: bool
+
+    def __init__(
+        self,
+        name: str,
+        func: Callable[..., Any],
+        resource: str | None,
+        service_types: frozenset[str] | None,
+        environments: frozenset[str] | None,
+        timeout: float,
+        critical: bool,
+        after: tuple[str, ...],
+        source: str,
+        is_async: bool,
+        takes_argument: bool,
+    ) -> None:
+        for field, value in (
+            ("name", name),
+            ("func", func),
+            ("resource", resource),
+            ("service_types", service_types),
+            ("environments", environments),
+            ("timeout", timeout),
+            ("critical", critical),
+            ("after", after),
+            ("source", source),
+            ("is_async", is_async),
+            ("takes_argument", takes_argument),
+        ):
+            object.__setattr__(self, field, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"HealthCheck is immutable: cannot set {name!r}")
+
+    def matches(self, service_type: str, environment: str) -> bool:
+        """Return whether this check applies to the given service type and environment."""
+        return (self.service_types is None or service_type in self.service_types) and (
+            self.environments is None or environment in self.environments
+        )
+
+    def __repr__(self) -> str:
+        return f"<HealthCheck {self.name!r} at {self.source}>"

@@ -20,16 +20,19 @@ from typing import Any, TypeVar, overload
 from ._blocking import BlockingRunner
 from ._calling import SyncRunner, run_in_thread
 from ._context import ENVIRONMENT_VARIABLE, LifespanContext
-from ._hook import Hook, HookKind
+from ._events import LifecycleListener, LifecycleState, Listeners
+from ._health import HealthMonitor, HealthReport, Probe
+from ._hook import HealthCheck, Hook, HookKind
 from ._registry import Registry
-from ._report import LifecycleReport
-from ._runner import Listener, Run, start, stop
-from ._validation import check_options
+from ._report import HookResult, LifecycleReport
+from ._runner import Run, start, stop
+from ._validation import CHECK_OPTIONS, check_options
 
 __all__ = ("Lifespan", "lifespan")
 
 F = TypeVar("F", bound=Callable[..., Any])
 HookRef = str | Callable[..., Any]  # a hook's name, or the function registered as the hook
+Listener = LifecycleListener | Callable[[HookResult], object]
 
 logger = logging.getLogger("asgi_lifecycle")
 
@@ -44,6 +47,7 @@ def _forget_runs_after_fork() -> None:
         instance._lock = threading.RLock()
         instance._registry.lock = threading.RLock()
         instance._runs = {}
+        instance._health.forget()
 
 
 if hasattr(os, "register_at_fork"):
@@ -92,7 +96,8 @@ class Lifespan:
         self._registry = Registry()
         self._lock = threading.RLock()  # guards the runs and the listeners
         self._runs: dict[tuple[str, str], Run] = {}
-        self._listeners: tuple[Listener, ...] = ()
+        self._listeners = Listeners()
+        self._health = HealthMonitor()
         _instances.add(self)
 
     def __repr__(self) -> str:
@@ -105,12 +110,15 @@ class Lifespan:
         startup_timeout: float | None = _UNCHANGED,
         shutdown_timeout: float | None = _UNCHANGED,
         timeout: float | None = _UNCHANGED,
+        health_ttl: float | None = None,
     ) -> None:
         """Change how runs that start from now on are run, for example on the default `lifespan`.
 
         ``lifespan.configure(concurrent=True, startup_timeout=20)`` in the hook
         module sets them for every process that imports it. Arguments left out
-        stay as they are; see `Lifespan` for what each means.
+        stay as they are; see `Lifespan` for what each means. ``health_ttl`` is
+        how long, in seconds, a health check's result is served from the cache
+        (1 s by default; see `health`).
 
         Raises:
             TypeError: a value of the wrong type, or a budget that is not above 0.
@@ -140,6 +148,17 @@ class Lifespan:
             self.shutdown_timeout = None if shutdown_timeout is None else float(shutdown_timeout)
         if timeout is not _UNCHANGED:
             self.timeout = None if timeout is None else float(timeout)
+        if health_ttl is not None:
+            if (
+                isinstance(health_ttl, bool)
+                or not isinstance(health_ttl, int | float)
+                or (health_ttl < 0)
+            ):
+                raise TypeError(
+                    f"Lifespan.configure(health_ttl=...) must be a number of seconds, 0 or more; "
+                    f"got {health_ttl!r}"
+                )
+            self._health.ttl = float(health_ttl)
 
     # -- registration -------------------------------------------------------------
 
@@ -217,6 +236,7 @@ class Lifespan:
         critical: bool = True,
         after: HookRef | Iterable[HookRef] = (),
         key: str | None = None,
+        check: Callable[..., Any] | None = None,
     ) -> Callable[[F], F]: ...
     def resource(self, func: Any = None, /, **options: Any) -> Any:
         """Register a resource: a generator (plain or async) that yields once.
@@ -226,7 +246,10 @@ class Lifespan:
         than ``None`` is published as ``context.state[key]`` (``key`` defaults to
         the function's ``__name__``). ``@contextmanager`` and
         ``@asynccontextmanager`` functions are accepted too. The options are
-        those of `on_start`, plus ``key``.
+        those of `on_start`, plus ``key`` and ``check``: a health check that
+        receives what the resource yielded (``check=ping_pool`` calls
+        ``ping_pool(pool)``), registered under the resource's name with the
+        defaults of `health_check`.
         """
         return self._decorate("resource", "resource", func, options)
 
@@ -241,6 +264,68 @@ class Lifespan:
     def add_resource(self, func: Callable[..., Any], /, **options: Any) -> None:
         """Register a resource without a decorator; see `resource`."""
         self._register("resource", "add_resource", func, options)
+
+    @overload
+    def health_check(self, func: F, /) -> F: ...
+    @overload
+    def health_check(
+        self,
+        /,
+        *,
+        name: str | None = None,
+        resource: HookRef | None = None,
+        service_types: str | Iterable[str] | None = None,
+        environments: str | Iterable[str] | None = None,
+        timeout: float = 2.0,
+        critical: bool = True,
+        after: HookRef | Iterable[HookRef] = (),
+    ) -> Callable[[F], F]: ...
+    def health_check(self, func: Any = None, /, **options: Any) -> Any:
+        """Register a readiness check: a plain or async function, run when a probe asks.
+
+        It passes by returning (``None``, ``True``, or a number or string it
+        observed) and fails by raising or returning ``False``. It is called with
+        nothing or the context; with ``resource=`` (a resource, by name or by
+        function), with that resource's yielded value instead. A sync check runs
+        off the loop. Checks run only while the run is ready, are bounded by
+        their timeout, and are cached for ``health_ttl`` (see `health`).
+
+        Args:
+            func: The check, when used as a bare decorator.
+            **options: ``name`` (default ``module.qualname``; a resource's name
+                for a resource's check), ``resource``, ``service_types`` and
+                ``environments`` (as for hooks; a resource's check inherits the
+                resource's), ``timeout`` (seconds, default 2), ``critical``
+                (default True: a failure makes the process not ready; False: it
+                only degrades the report to ``warn``), ``after`` (hooks that must
+                have started: the check fails while one of them did not).
+
+        Returns:
+            The function unchanged (or a decorator that returns it unchanged).
+
+        Raises:
+            HookRegistrationError: when the check or an option is wrong.
+        """
+        if func is not None:
+            self._registry.add_check("health_check", func, options)
+            return func
+        if not options.keys() <= CHECK_OPTIONS:  # a misspelt option fails at the decorator call
+            self._registry.add_check("health_check", None, options)
+
+        def decorator(check: F) -> F:
+            self._registry.add_check("health_check", check, options)
+            return check
+
+        return decorator
+
+    def add_health_check(self, func: Callable[..., Any], /, **options: Any) -> None:
+        """Register a health check without a decorator; see `health_check`."""
+        self._registry.add_check("add_health_check", func, options)
+
+    @property
+    def health_checks(self) -> tuple[HealthCheck, ...]:
+        """Every registered health check, in registration order."""
+        return self._registry.all_checks()
 
     def _decorate(self, kind: HookKind, verb: str, func: Any, options: dict[str, Any]) -> Any:
         if func is not None:
@@ -271,32 +356,39 @@ class Lifespan:
             )  # fmt: skip
 
     def add_listener(self, listener: Listener) -> None:
-        """Call ``listener(result)`` with the `HookResult` of every hook run (metrics, tracing).
+        """Tell a listener what every run does (metrics, tracing, logs).
 
-        A listener that raises is logged and otherwise ignored.
+        ``listener`` is a `LifecycleListener` (its overridden methods are called:
+        phases, hooks, states, checks) or a plain callable, called with the
+        `HookResult` of every hook run. A listener that raises is logged and
+        otherwise ignored.
         """
-        if not callable(listener):
-            raise TypeError(f"add_listener() needs a callable, got {listener!r}")
+        if not callable(listener) and not isinstance(listener, LifecycleListener):
+            raise TypeError(
+                f"add_listener() needs a LifecycleListener or a callable taking a HookResult, "
+                f"got {listener!r}"
+            )
         with self._lock:
-            self._listeners = (*self._listeners, listener)
+            self._listeners = Listeners((*self._listeners.registered, listener))
 
     def remove_listener(self, listener: Listener) -> None:
-        """Stop calling a listener added with `add_listener`.
+        """Stop telling a listener added with `add_listener`.
 
         Raises:
             ValueError: it was not added.
         """
         with self._lock:
-            listeners = list(self._listeners)
+            listeners = list(self._listeners.registered)
             listeners.remove(listener)
-            self._listeners = tuple(listeners)
+            self._listeners = Listeners(listeners)
 
     def reset_instance(self) -> None:
-        """Forget every hook, listener and run (for tests). Runs are not shut down."""
+        """Forget every hook, check, listener, run and state (for tests). Runs are not shut down."""
         with self._lock:
             self._registry.clear()
             self._runs.clear()
-            self._listeners = ()
+            self._listeners = Listeners()
+            self._health.forget()
 
     @property
     def hooks(self) -> tuple[Hook, ...]:
@@ -368,6 +460,7 @@ class Lifespan:
                 )
                 self._runs[key] = run
                 owner = True
+                self._health.set_state(key, LifecycleState.STARTING, self._listeners)
             else:
                 run.refs += 1
                 owner = False
@@ -384,6 +477,7 @@ class Lifespan:
                 if self._runs.get(key) is run:
                     del self._runs[key]
                 waiter = run.ready
+            self._health.set_state(key, LifecycleState.FAILED, self._listeners)
             if waiter is not None:
                 waiter.set_exception(exc)
             raise
@@ -391,6 +485,7 @@ class Lifespan:
             run.running = True
             run.report = report
             waiter = run.ready
+        self._health.set_state(key, LifecycleState.READY, self._listeners)
         if waiter is not None:
             waiter.set_result(report)
         return report
@@ -451,7 +546,88 @@ class Lifespan:
             )  # fmt: skip
             return LifecycleReport("shutdown", key[0], key[1], (), 0.0)
         run.running = False
-        return await stop(run, "shutdown", self.shutdown_timeout, self._listeners)
+        self._health.set_state(key, LifecycleState.DRAINING, self._listeners)
+        try:
+            return await stop(run, "shutdown", self.shutdown_timeout, self._listeners)
+        finally:
+            self._health.set_state(key, LifecycleState.STOPPED, self._listeners)
+
+    # -- health -------------------------------------------------------------------
+
+    def _key(self, service_type: str | None, environment: str | None) -> tuple[str, str]:
+        if service_type is None:
+            latest = self._health.latest
+            if latest is not None and (environment is None or environment == latest[1]):
+                return latest
+            service_type = "app"
+        return (str(service_type), _default_environment(environment))
+
+    def state(
+        self, service_type: str | None = None, environment: str | None = None
+    ) -> LifecycleState:
+        """Return the `LifecycleState` of a run in this process.
+
+        Args:
+            service_type: The run's service type; ``None``: the run that began
+                its startup most recently (the usual single run of a process).
+            environment: The run's environment (default as in `LifespanContext`).
+        """
+        return self._health.state(self._key(service_type, environment))
+
+    def mark_draining(
+        self, service_type: str | None = None, environment: str | None = None
+    ) -> None:
+        """Turn readiness off before shutdown begins (a stop signal, a preStop hook).
+
+        A ready run becomes ``draining``: readiness probes fail from now on, so a
+        load balancer stops sending traffic while requests in flight finish, and
+        the shutdown hooks close the resources only later. With no argument,
+        every ready run of this `Lifespan` in the process is marked.
+        """
+        keys = (
+            self._health.keys()
+            if service_type is None and environment is None
+            else [self._key(service_type, environment)]
+        )
+        for key in keys:
+            if self._health.state(key) is LifecycleState.READY:
+                self._health.set_state(key, LifecycleState.DRAINING, self._listeners)
+
+    def liveness(
+        self, service_type: str | None = None, environment: str | None = None
+    ) -> HealthReport:
+        """Return the liveness report: it fails only after a failed startup. Runs no check."""
+        return self._health.liveness(self._key(service_type, environment))
+
+    async def health(
+        self,
+        service_type: str | None = None,
+        environment: str | None = None,
+        *,
+        probe: Probe = "ready",
+    ) -> HealthReport:
+        """Return the readiness (or, with ``probe="live"``, liveness) report of a run.
+
+        Readiness passes when the run is ``ready`` and every critical check
+        passes; a failing non-critical check makes it ``warn`` (still ready).
+        Checks run here, on the calling loop, each within its timeout, and their
+        results are cached for ``health_ttl`` (`configure`); probes that arrive
+        while a check runs share that run. Nothing is run unless the state is
+        ``ready``.
+
+        Args:
+            service_type: The run's service type (``None``: see `state`).
+            environment: The run's environment.
+            probe: ``"ready"`` or ``"live"``.
+        """
+        key = self._key(service_type, environment)
+        if probe == "live":
+            return self._health.liveness(key)
+        if probe != "ready":
+            raise ValueError(f"probe= must be 'ready' or 'live', got {probe!r}")
+        run = self._runs.get(key)
+        checks = self._registry.checks(*key)
+        return await self._health.readiness(key, checks, run, self._listeners)
 
     @contextlib.asynccontextmanager
     async def run(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._calling import SyncRunner
 from ._context import LifespanContext
+from ._endpoint import HealthApp
 from ._errors import LifecycleError, ShutdownFailed
 from ._lifespan import Lifespan
 from ._lifespan import lifespan as default_lifespan
@@ -40,7 +41,11 @@ class LifespanMiddleware:
     ``http`` and ``websocket`` scopes go straight to the wrapped app. If one
     arrives before any lifespan startup (a server that never sends lifespan,
     such as Daphne, ``uvicorn --lifespan off`` or httpx's ``ASGITransport``),
-    a warning naming the fix is logged once.
+    a warning naming the fix is logged once. With ``health_path``, requests
+    under that path are answered by a `HealthApp` of this run instead
+    (``…/ready``, ``…/live``), before the wrapped app sees them. Readiness
+    turns false as soon as the server sends ``lifespan.shutdown``, before the
+    wrapped app and the hooks stop.
 
     Args:
         app: The ASGI application to wrap.
@@ -52,6 +57,11 @@ class LifespanMiddleware:
         sync_runner: How sync hooks are run (see `Lifespan.startup`).
         hint: Added to the warning about a request that arrives before any
             lifespan startup: how to run the hooks in this framework.
+        health_path: Answer health probes under this path (``"/health"``), or
+            ``None`` for no health endpoint.
+        health_details: Show error details in health responses to everyone.
+        health_token: Show them to requests with ``Authorization: Bearer <token>``
+            (default: ``$ASGI_LIFECYCLE_HEALTH_TOKEN``).
 
     Attributes:
         context: The run's `LifespanContext` from a successful startup until its
@@ -68,6 +78,9 @@ class LifespanMiddleware:
         config: Mapping[str, Any] | None = None,
         sync_runner: SyncRunner | None = None,
         hint: str | None = None,
+        health_path: str | None = None,
+        health_details: bool = False,
+        health_token: str | None = None,
     ) -> None:
         if not callable(app):
             raise TypeError(f"LifespanMiddleware(app) needs an ASGI application, got {app!r}")
@@ -85,20 +98,58 @@ class LifespanMiddleware:
         self.sync_runner = sync_runner
         self.hint = hint
         self.context: LifespanContext | None = None
+        self.health: HealthApp | None = None
+        self._health_path = ""
+        if health_path is not None:
+            if not isinstance(health_path, str) or not health_path.startswith("/"):
+                raise TypeError(
+                    f"LifespanMiddleware(health_path=...) must be a path such as '/health', "
+                    f"got {health_path!r}"
+                )
+            self._health_path = health_path.rstrip("/")
+            self.health = HealthApp(
+                lifespan,
+                service_type=service_type,
+                environment=environment,
+                details=health_details,
+                token=health_token,
+                prefix=self._health_path,
+            )
         self._started = False
         self._warned = False
+        # Per request: one test of this flag when neither health probes nor the warning
+        # about a missing lifespan startup are due.
+        self._intercept = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection."""
         if scope["type"] == "lifespan":
             await self._lifespan(scope, receive, send)
             return
+        if self._intercept:
+            await self._intercepted(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    async def _intercepted(self, scope: Scope, receive: Receive, send: Send) -> None:
+        health = self.health
+        if health is not None and scope["type"] == "http":
+            path: str = scope.get("path", "")
+            prefix = self._health_path
+            if path.startswith(prefix) and path[len(prefix) : len(prefix) + 1] in ("", "/"):
+                await health(scope, receive, send)
+                return
         if not self._started and not self._warned:
             self._warn_not_started(scope)
         await self.app(scope, receive, send)
 
+    def _settle(self) -> None:
+        """Stop intercepting requests once nothing is left to intercept them for."""
+        self._intercept = self.health is not None or not (self._started or self._warned)
+
     def _warn_not_started(self, scope: Scope) -> None:
         self._warned = True
+        self._settle()
         logger.warning(
             "asgi-lifecycle: a %r request arrived before any lifespan startup, so the %r "
             "startup hooks have NOT run in this process. The server does not send the ASGI "
@@ -182,7 +233,14 @@ class _Cycle:
         self.received += 1
         if self.received == 1:
             return self.first
-        return await self.receive()
+        message = await self.receive()
+        if message["type"] == "lifespan.shutdown":
+            self.drain()
+        return message
+
+    def drain(self) -> None:
+        """Readiness off: the server stopped taking requests; the stopping begins."""
+        self.owner.lifespan.mark_draining(self.context.service_type, self.context.environment)
 
     async def inner_send(self, message: Message) -> None:
         kind = message["type"]
@@ -195,6 +253,7 @@ class _Cycle:
                     f"which asgi-lifecycle hooks publish too; rename one of them"
                 )
             self.owner._started = True
+            self.owner._settle()
             self.started = True
             await self.send(message)
         elif kind == "lifespan.startup.failed":
@@ -235,6 +294,7 @@ class _Cycle:
         if not self.started:
             # No lifespan in the wrapped app, or it returned without answering.
             self.owner._started = self.started = True
+            self.owner._settle()
             await self.send({"type": "lifespan.startup.complete"})
         if self.finished:
             return
@@ -242,6 +302,7 @@ class _Cycle:
             message = await self.receive()
             if message["type"] != "lifespan.shutdown":
                 raise LifecycleError(f"expected lifespan.shutdown, got {message['type']!r}")
+            self.drain()
         try:
             report = await self.stop_ours()
         except BaseException as exc:

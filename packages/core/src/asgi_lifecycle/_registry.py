@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from ._errors import HookRegistrationError
-from ._hook import Hook, HookKind
+from ._hook import HealthCheck, Hook, HookKind
 from ._plan import Plan, build_plan, key_clash
-from ._validation import OPTIONS, check_options, default_name, make_hook
+from ._validation import (
+    CHECK_OPTIONS,
+    OPTIONS,
+    check_options,
+    close_match,
+    default_name,
+    make_check,
+    make_hook,
+    registered_at,
+)
 
 __all__ = ("Registry",)
 
@@ -38,6 +47,7 @@ class Registry:
         self._seq = 0
         self._version = 0
         self._plans: dict[tuple[str, str], tuple[int, Plan]] = {}
+        self._checks: dict[str, HealthCheck] = {}
 
     def __len__(self) -> int:
         return len(self._hooks)
@@ -70,7 +80,11 @@ class Registry:
             after = options.get("after", ())
             if after != ():
                 after = self._after_names(after)
-            hook = make_hook(kind, verb, func, options, after, self._seq)
+            check: HealthCheck | None = None
+            if kind == "resource" and options.get("check") is not None:
+                check, hook = self._resource_with_check(verb, func, options, after)
+            else:
+                hook = make_hook(kind, verb, func, options, after, self._seq)
             existing = self._hooks.get(hook.name)
             if existing is not None:
                 if existing.same_registration(hook):
@@ -91,12 +105,88 @@ class Registry:
             if hook.key_given:
                 self._check_key(hook)
                 self._keys.setdefault(hook.key or "", []).append(hook)
+            if check is not None:
+                self._check_name(check)
+                self._checks[check.name] = check
             self._hooks[hook.name] = hook
             for dependency in hook.after:
                 self._dependents.setdefault(dependency, []).append(hook.name)
             self._seq += 1
             self._version += 1
             return hook
+
+    def _resource_with_check(
+        self, verb: str, func: Any, options: dict[str, Any], after: Any
+    ) -> tuple[HealthCheck, Hook]:
+        """A resource registered with ``check=``: the hook, and the check that pings its value."""
+        plain = {key: value for key, value in options.items() if key != "check"}
+        hook = make_hook("resource", verb, func, plain, after, self._seq)
+        check = make_check(verb, options["check"], {}, (), hook)
+        plain["check"] = check.name
+        return check, make_hook("resource", verb, func, plain, after, self._seq)
+
+    def add_check(self, verb: str, func: Any, options: dict[str, Any]) -> HealthCheck | None:
+        """Validate and register one health check; ``None`` if it was already there.
+
+        Raises:
+            TypeError: an unknown option.
+            HookRegistrationError: anything wrong with it; nothing is registered.
+        """
+        if not options.keys() <= CHECK_OPTIONS:
+            option = next(o for o in options if o not in CHECK_OPTIONS)
+            raise TypeError(
+                f"lifespan.{verb}() got an unexpected keyword argument {option!r}"
+                f"{close_match(option, CHECK_OPTIONS)} (it takes "
+                f"{', '.join(sorted(CHECK_OPTIONS))}); called at {registered_at()}"
+            )
+        with self.lock:
+            after = options.get("after", ())
+            if after != ():
+                after = self._after_names(after)
+            resource = None
+            wanted = options.get("resource")
+            if wanted is not None:
+                resource = self._resource(verb, wanted)
+            check = make_check(verb, func, options, after, resource)
+            existing = self._checks.get(check.name)
+            if existing is not None and existing.func is check.func:
+                return None
+            self._check_name(check)
+            self._checks[check.name] = check
+            self._version += 1
+            return check
+
+    def _resource(self, verb: str, wanted: Any) -> Hook:
+        names = self._after_names((wanted,))
+        name = names[0] if isinstance(names, tuple) else wanted
+        hook = self._hooks.get(name) if isinstance(name, str) else None
+        if hook is None or hook.kind != "resource":
+            resources = [h.name for h in self._hooks.values() if h.kind == "resource"]
+            hint = close_match(name, resources) if isinstance(name, str) else ""
+            raise HookRegistrationError(
+                f"lifespan.{verb}(resource={wanted!r}), at {registered_at()}: no resource "
+                f"is registered under that name{hint}; register the resource before its check "
+                f"(or use @lifespan.resource(check=...))"
+            )
+        return hook
+
+    def _check_name(self, check: HealthCheck) -> None:
+        existing = self._checks.get(check.name)
+        if existing is not None:
+            raise HookRegistrationError(
+                f"two health checks are named {check.name!r}: one defined at {existing.source}, "
+                f"the other at {check.source}; pass name= to tell them apart"
+            )
+
+    def all_checks(self) -> tuple[HealthCheck, ...]:
+        """Every registered health check, in registration order."""
+        with self.lock:
+            return tuple(self._checks.values())
+
+    def checks(self, service_type: str, environment: str) -> list[HealthCheck]:
+        """The health checks that apply to a run, in registration order."""
+        with self.lock:
+            return [c for c in self._checks.values() if c.matches(service_type, environment)]
 
     def _after_names(self, after: Any) -> Any:
         """Let after= name a hook by its function too: the function's registered name."""
@@ -164,6 +254,7 @@ class Registry:
             self._dependents.clear()
             self._keys.clear()
             self._plans.clear()
+            self._checks.clear()
             self._version += 1
 
     def plan(self, service_type: str, environment: str) -> Plan:
@@ -180,11 +271,6 @@ class Registry:
             plan = build_plan(self._hooks, service_type, environment)
             self._plans[key] = (self._version, plan)
             return plan
-
-    def find(self, predicate: Callable[[Hook], bool]) -> list[Hook]:
-        """The registered hooks for which ``predicate`` is true, in registration order."""
-        with self.lock:
-            return [hook for hook in self._hooks.values() if predicate(hook)]
 
 
 def _overlap(first: frozenset[str] | None, second: frozenset[str] | None) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
 from time import perf_counter
 from types import AsyncGeneratorType
@@ -35,13 +35,12 @@ from ._calling import (
 )
 from ._context import LifespanContext
 from ._errors import HookRegistrationError, HookTimeout, StartupFailed
+from ._events import Listeners, notify
 from ._hook import Hook
 from ._plan import Plan
 from ._report import HookResult, LifecycleReport, Outcome, Phase, Record, action_of
 
-__all__ = ("Listener", "Run", "start", "stop")
-
-Listener = Callable[[HookResult], object]
+__all__ = ("Run", "start", "stop")
 
 logger = logging.getLogger("asgi_lifecycle")
 
@@ -71,6 +70,9 @@ class Run:
         report: The startup report, once startup succeeded.
         ready: Made when a second starter waits for a startup still in progress.
         active: The resources whose setup finished, with how to close them.
+        values: What the resources that carry a health check yielded, by hook name.
+        failed: The hooks whose start or setup failed (non-critical ones: startup
+            went on), by name.
         publishers: Which hook published each ``context.state`` key.
         begun: How many of the plan's phases startup had begun.
     """
@@ -81,6 +83,7 @@ class Run:
         "concurrent",
         "context",
         "default_timeout",
+        "failed",
         "key",
         "plan",
         "publishers",
@@ -89,6 +92,7 @@ class Run:
         "report",
         "running",
         "sync_runner",
+        "values",
     )
 
     def __init__(
@@ -109,6 +113,8 @@ class Run:
         self.report: LifecycleReport | None = None
         self.ready: Future[LifecycleReport] | None = None
         self.active: dict[Hook, Closer] = {}
+        self.values: dict[str, Any] = {}
+        self.failed: set[str] = set()
         self.publishers: dict[str, str] = {}
         self.begun = 0
         self.default_timeout = default_timeout
@@ -136,14 +142,12 @@ class _Phase:
         "watchdog",
     )
 
-    def __init__(
-        self, run: Run, name: Phase, budget: float | None, listeners: Sequence[Listener]
-    ) -> None:
+    def __init__(self, run: Run, name: Phase, budget: float | None, listeners: Listeners) -> None:
         self.run = run
         self.name: Phase = name
         self.starting = name == "startup"
         self.budget = budget
-        self.listeners = listeners
+        self.listeners = listeners.hook_finished
         self.info = logger.isEnabledFor(logging.INFO)
         self.debug = logger.isEnabledFor(logging.DEBUG)
         self.records: dict[Hook, Record] = {}
@@ -265,10 +269,13 @@ class _Phase:
                 else:
                     value, closer = await enter_sync(hook, args, run.sync_runner)
                 run.active[hook] = closer
+                if hook.check is not None:
+                    run.values[hook.name] = value
                 if value is not None:
                     _publish(run, hook, value)
                 return
             closer = run.active.pop(hook)
+            run.values.pop(hook.name, None)
             if closer[0] == "agen":
                 obj = closer[1]
                 try:
@@ -300,6 +307,8 @@ class _Phase:
                 )  # fmt: skip
         else:
             self.failed += outcome in _NOT_OK
+            if self.starting:
+                self.run.failed.add(hook.name)
             if error is not None:
                 level = logging.ERROR if hook.critical or not self.starting else logging.WARNING
                 logger.log(
@@ -363,7 +372,7 @@ async def start(
     run: Run,
     budget: float | None,
     rollback_budget: float | None,
-    listeners: Sequence[Listener],
+    listeners: Listeners,
 ) -> LifecycleReport:
     """Run a run's startup, phase by phase; roll back and raise if a critical hook fails.
 
@@ -371,7 +380,7 @@ async def start(
         run: The run.
         budget: Seconds the whole startup may take, or ``None``.
         rollback_budget: Seconds a rollback may take (the shutdown budget), or ``None``.
-        listeners: Called with each hook's `HookResult`.
+        listeners: Told of the phase and of each hook.
 
     Raises:
         StartupFailed: a critical hook failed or timed out; what had started was
@@ -379,6 +388,8 @@ async def start(
         BaseException: a cancellation (or ``KeyboardInterrupt``...) from outside, or
             raised by a critical hook, after the rollback.
     """
+    if listeners.phase_started:
+        notify(listeners.phase_started, "startup", *run.key)
     phase = _Phase(run, "startup", budget, listeners)
     failure: Hook | None = None
     try:
@@ -402,11 +413,15 @@ async def start(
     except BaseException:
         # Cancelled from outside (server stopping, Ctrl-C): undo, then let it through.
         phase.disarm()
+        if listeners.phase_finished:
+            notify(listeners.phase_finished, phase.report(run.plan.starting))
         await stop(run, "rollback", rollback_budget, listeners)
         raise
     finally:
         phase.disarm()
     report = phase.report(run.plan.starting)
+    if listeners.phase_finished:
+        notify(listeners.phase_finished, report)
     if failure is None:
         return report
     rollback = await stop(run, "rollback", rollback_budget, listeners)
@@ -445,13 +460,15 @@ async def _start_group(phase: _Phase, group: tuple[Hook, ...]) -> Hook | None:
 
 
 async def stop(
-    run: Run, name: Phase, budget: float | None, listeners: Sequence[Listener]
+    run: Run, name: Phase, budget: float | None, listeners: Listeners
 ) -> LifecycleReport:
     """Run a run's shutdown (or rollback): every due hook, in the reverse of the startup order.
 
     Only phases that startup had begun are stopped, and of resources only those
     whose setup finished. A hook's failure is recorded, never raised.
     """
+    if listeners.phase_started:
+        notify(listeners.phase_started, name, *run.key)
     phase = _Phase(run, name, budget, listeners)
     due_all: list[Hook] = []
     groups = run.plan.groups
@@ -472,7 +489,10 @@ async def stop(
         phase.disarm()
     if name == "shutdown":
         run.begun = 0
-    return phase.report(due_all)
+    report = phase.report(due_all)
+    if listeners.phase_finished:
+        notify(listeners.phase_finished, report)
+    return report
 
 
 async def _stop_group(phase: _Phase, group: tuple[Hook, ...], due: set[Hook]) -> None:

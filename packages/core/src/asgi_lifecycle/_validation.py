@@ -16,13 +16,16 @@ from collections.abc import Iterable
 from typing import Any
 
 from ._errors import HookRegistrationError
-from ._hook import Hook, HookKind, new_hook
+from ._hook import HealthCheck, Hook, HookKind, new_hook
 
 __all__ = (
+    "CHECK_OPTIONS",
+    "DEFAULT_CHECK_TIMEOUT",
     "OPTIONS",
     "check_options",
     "close_match",
     "describe",
+    "make_check",
     "make_hook",
     "registered_at",
     "takes_context",
@@ -355,3 +358,76 @@ def _takes_context_slow(func: Any, where: tuple[str, str]) -> bool:
             f"hook takes either no argument or one (the LifespanContext)"
         )
     return positional > 0
+
+
+CHECK_OPTIONS = frozenset(
+    ("name", "resource", "service_types", "environments", "timeout", "critical", "after")
+)
+"""The keyword options of `Lifespan.health_check`."""
+DEFAULT_CHECK_TIMEOUT = 2.0
+"""Seconds a health check may take unless it says otherwise."""
+
+
+def make_check(
+    verb: str, func: Any, options: dict[str, Any], after: Any, resource: Hook | None
+) -> HealthCheck:
+    """Validate one health check registration and build its `HealthCheck`.
+
+    Args:
+        verb: The method the user called, for errors.
+        func: The check function.
+        options: Its keyword options (names already checked).
+        after: The ``after=`` option, functions already resolved to hook names.
+        resource: The resource whose value it receives, already looked up.
+
+    Raises:
+        HookRegistrationError: naming the check, where it was defined, and the fix.
+    """
+    if not callable(func):
+        raise HookRegistrationError(
+            f"lifespan.{verb}() needs a function, got {func!r} ({type(func).__name__}), "
+            f"at {registered_at()}; a health check is a def or async def returning None "
+            f"(or True) when healthy, and raising (or returning False) when not"
+        )
+    source = describe(func)
+    name = options.get("name")
+    if name is None:
+        name = resource.name if resource is not None else default_name(func)
+    elif not isinstance(name, str) or not name:
+        raise HookRegistrationError(
+            f"health check {default_name(func)!r} ({source}): name= must be a non-empty "
+            f"string, got {name!r}"
+        )
+    where = (name, source)
+    label = f"health check {name!r} ({source})"
+    timeout = options.get("timeout", DEFAULT_CHECK_TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        raise HookRegistrationError(
+            f"{label}: timeout= must be a number of seconds above 0 (a check always has a "
+            f"limit, {DEFAULT_CHECK_TIMEOUT:g} s by default), got {timeout!r}"
+        )
+    critical = options.get("critical", True)
+    if critical is not True and critical is not False:
+        raise HookRegistrationError(f"{label}: critical= must be True or False, got {critical!r}")
+    names = _after(after, where) if after != () else ()
+    service_types = options.get("service_types")
+    environments = options.get("environments")
+    if service_types is None and resource is not None:
+        service_types = resource.service_types
+    elif service_types is not None:
+        service_types = _as_names(service_types, "service_types", where)
+    if environments is None and resource is not None:
+        environments = resource.environments
+    elif environments is not None:
+        environments = _as_names(environments, "environments", where)
+    target = _callable_target(func)
+    if inspect.isgeneratorfunction(target) or inspect.isasyncgenfunction(target):
+        raise HookRegistrationError(
+            f"{label}: is a generator function; a health check returns (or raises) once"
+        )
+    takes = takes_context(func, where)
+    return HealthCheck(
+        name, func, resource.name if resource is not None else None, service_types,
+        environments, float(timeout), critical, names, source,
+        inspect.iscoroutinefunction(target), takes,
+    )  # fmt: skip
