@@ -13,6 +13,7 @@ from asgi_lifecycle import (
     CheckResult,
     HealthApp,
     HealthEndpoint,
+    HealthServer,
     HookRegistrationError,
     HookResult,
     LifecycleListener,
@@ -417,3 +418,40 @@ async def test_a_rollback_is_told_as_a_rollback(lp: Lifespan) -> None:
         ("startup", "start", "boom"),
         ("rollback", "teardown", "db"),
     ]
+
+
+def _get(port: int, path: str) -> tuple[int, dict[str, Any]]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_the_health_server_answers_from_the_first_hook_to_the_last() -> None:
+    """HealthServer.install(): 503 starting during startup, 200 ready, a blocked loop not live."""
+    lp = Lifespan()
+    server = HealthServer(lp, port=0, host="127.0.0.1", loop_timeout=0.5).install()
+    seen: list[tuple[int, str]] = []
+
+    @lp.on_start(name="slow")
+    async def slow() -> None:
+        status, body = await asyncio.to_thread(_get, server.port, "/ready")
+        seen.append((status, body["checks"]["lifecycle:state"][0]["observedValue"]))
+
+    with lp.run_blocking(LifespanContext("worker", "test")) as runner:
+        assert seen == [(503, "starting")]
+        assert _get(server.port, "/ready")[0] == 200
+        assert _get(server.port, "/live")[0] == 200
+        assert _get(server.port, "/nope")[0] == 404
+        runner.loop.call_soon_threadsafe(time.sleep, 1.5)  # a loop that does not answer
+        status, body = _get(server.port, "/live")
+        assert (status, body["output"]) == (503, "the event loop did not answer within 0.5 s")
+        time.sleep(1.2)
+    import urllib.error
+
+    with pytest.raises(urllib.error.URLError):  # closed after the last hook stopped
+        _get(server.port, "/ready")

@@ -25,6 +25,7 @@ from ._health import HealthReport
 from ._hook import HealthCheck, Hook, ServiceType
 from ._lifespan import Lifespan, lifespan
 from ._middleware import LifespanMiddleware
+from ._probes import HealthServer
 from ._report import HookResult, LifecycleReport
 
 __version__ = "0.1.0"
@@ -37,6 +38,7 @@ __all__ = (
     "HealthEndpoint",
     "HealthReport",
     "HealthResponse",
+    "HealthServer",
     "Hook",
     "HookRegistrationError",
     "HookResult",

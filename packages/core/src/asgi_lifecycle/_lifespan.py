@@ -574,6 +574,17 @@ class Lifespan:
         """
         return self._health.state(self._key(service_type, environment))
 
+    def loop(
+        self, service_type: str | None = None, environment: str | None = None
+    ) -> asyncio.AbstractEventLoop | None:
+        """Return the event loop a run started on (and its resources live on), while it runs.
+
+        For code outside that loop (a thread, a probe) that must run a coroutine
+        against the run's resources: ``asyncio.run_coroutine_threadsafe(coro, loop)``.
+        """
+        run = self._runs.get(self._key(service_type, environment))
+        return None if run is None else run.loop
+
     def mark_draining(
         self, service_type: str | None = None, environment: str | None = None
     ) -> None:

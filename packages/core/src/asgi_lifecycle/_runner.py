@@ -73,6 +73,7 @@ class Run:
         values: What the resources that carry a health check yielded, by hook name.
         failed: The hooks whose start or setup failed (non-critical ones: startup
             went on), by name.
+        loop: The event loop its startup ran on (its resources' loop).
         publishers: Which hook published each ``context.state`` key.
         begun: How many of the plan's phases startup had begun.
     """
@@ -85,6 +86,7 @@ class Run:
         "default_timeout",
         "failed",
         "key",
+        "loop",
         "plan",
         "publishers",
         "ready",
@@ -115,6 +117,7 @@ class Run:
         self.active: dict[Hook, Closer] = {}
         self.values: dict[str, Any] = {}
         self.failed: set[str] = set()
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.publishers: dict[str, str] = {}
         self.begun = 0
         self.default_timeout = default_timeout
@@ -388,6 +391,7 @@ async def start(
         BaseException: a cancellation (or ``KeyboardInterrupt``...) from outside, or
             raised by a critical hook, after the rollback.
     """
+    run.loop = asyncio.get_running_loop()
     if listeners.phase_started:
         notify(listeners.phase_started, "startup", *run.key)
     phase = _Phase(run, "startup", budget, listeners)
