@@ -19,6 +19,7 @@ from ._errors import (
     LifecycleError,
     ShutdownFailed,
     StartupFailed,
+    StopRequested,
 )
 from ._events import CheckResult, LifecycleListener, LifecycleState
 from ._health import HealthReport
@@ -53,6 +54,7 @@ __all__ = (
     "ServiceType",
     "ShutdownFailed",
     "StartupFailed",
+    "StopRequested",
     "__version__",
     "lifespan",
     "run_in_thread",

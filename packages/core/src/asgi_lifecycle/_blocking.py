@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 from ._calling import SyncRunner
 from ._context import LifespanContext
 from ._report import LifecycleReport
+from ._signals import StopWatch
 
 __all__ = ("BlockingRunner", "Startable")
 
@@ -24,6 +25,17 @@ T = TypeVar("T")
 
 class Startable(Protocol):
     """What a `BlockingRunner` runs: a `Lifespan`, as far as it needs to know."""
+
+    stop_signals: bool
+
+    def request_stop(
+        self,
+        service_type: str | None = None,
+        environment: str | None = None,
+        *,
+        signum: int = ...,
+    ) -> None:
+        """Do what a stop signal does to the run (see `Lifespan.request_stop`)."""
 
     async def startup(
         self,
@@ -67,6 +79,7 @@ class BlockingRunner:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._running = False
+        self._drain: StopWatch | None = None
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -114,6 +127,9 @@ class BlockingRunner:
         self._thread = threading.Thread(target=main, name=name, daemon=True)
         self._thread.start()
         ready.wait()
+        # The startup runs on the loop's thread, so the lifespan cannot see the stop signals
+        # there; this thread (the main thread, usually) watches them for it.
+        watch = self._watch(defer_default=True)
         try:
             self.report = self._submit(
                 self._lifespan.startup(
@@ -123,8 +139,24 @@ class BlockingRunner:
         except BaseException:
             self._close()
             raise
+        finally:
+            if watch is not None:
+                watch.restore()
         self._running = True
+        self._drain = self._watch(defer_default=False)
         return self.report
+
+    def _watch(self, *, defer_default: bool) -> StopWatch | None:
+        lifespan, context = self._lifespan, self.context
+        if not getattr(lifespan, "stop_signals", False):
+            return None
+        watch = StopWatch(
+            lambda signum: lifespan.request_stop(
+                context.service_type, context.environment, signum=signum
+            ),
+            defer_default=defer_default,
+        )
+        return watch if watch.install() else None
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         """Run a coroutine on the runner's loop and return its result.
@@ -171,6 +203,9 @@ class BlockingRunner:
         try:
             return self._submit(self._lifespan.shutdown(self.context))
         finally:
+            drain, self._drain = self._drain, None
+            if drain is not None:
+                drain.restore()
             self._close()
 
     def _submit(self, coro: Coroutine[Any, Any, T]) -> T:

@@ -10,6 +10,7 @@ __all__ = (
     "LifecycleError",
     "ShutdownFailed",
     "StartupFailed",
+    "StopRequested",
 )
 
 
@@ -48,6 +49,27 @@ class HookTimeout(LifecycleError, TimeoutError):
         super().__init__(message)
         self.hook = hook
         self.timeout = timeout
+
+
+class StopRequested(LifecycleError):
+    """A stop signal (SIGTERM, SIGINT) arrived while the startup ran; it was rolled back.
+
+    It is the `StartupFailed.error` of such a startup, and the error recorded for
+    each hook it cancelled.
+
+    Attributes:
+        signal: The signal's name (``"SIGTERM"``).
+    """
+
+    def __init__(self, signal: str, *, thread: bool = False) -> None:
+        message = f"{signal} arrived during the startup, which was stopped and rolled back"
+        if thread:
+            message += (
+                "; this sync hook runs in a thread, which cannot be interrupted: the runner "
+                "stopped waiting for it, and the thread may still be running"
+            )
+        super().__init__(message)
+        self.signal = signal
 
 
 class StartupFailed(LifecycleError):

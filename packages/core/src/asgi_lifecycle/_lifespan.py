@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -25,7 +26,8 @@ from ._health import HealthMonitor, HealthReport, Probe
 from ._hook import HealthCheck, Hook, HookKind
 from ._registry import Registry
 from ._report import HookResult, LifecycleReport
-from ._runner import Run, start, stop
+from ._runner import Run, progress, start, stop
+from ._signals import StopWatch, signal_name
 from ._validation import CHECK_OPTIONS, check_options
 
 __all__ = ("Lifespan", "lifespan")
@@ -47,6 +49,8 @@ def _forget_runs_after_fork() -> None:
         instance._lock = threading.RLock()
         instance._registry.lock = threading.RLock()
         instance._runs = {}
+        instance._stopping = {}
+        instance._watches = {}
         instance._health.forget()
 
 
@@ -87,6 +91,7 @@ class Lifespan:
         self.startup_timeout: float | None = None
         self.shutdown_timeout: float | None = 30.0
         self.timeout: float | None = None
+        self.stop_signals = True
         self.configure(
             concurrent=concurrent,
             startup_timeout=startup_timeout,
@@ -98,6 +103,8 @@ class Lifespan:
         self._runs: dict[tuple[str, str], Run] = {}
         self._listeners = Listeners()
         self._health = HealthMonitor()
+        self._watches: dict[tuple[str, str], StopWatch | None] = {}
+        self._stopping: dict[tuple[str, str], Run] = {}
         _instances.add(self)
 
     def __repr__(self) -> str:
@@ -111,6 +118,7 @@ class Lifespan:
         shutdown_timeout: float | None = _UNCHANGED,
         timeout: float | None = _UNCHANGED,
         health_ttl: float | None = None,
+        stop_signals: bool | None = None,
     ) -> None:
         """Change how runs that start from now on are run, for example on the default `lifespan`.
 
@@ -118,7 +126,8 @@ class Lifespan:
         module sets them for every process that imports it. Arguments left out
         stay as they are; see `Lifespan` for what each means. ``health_ttl`` is
         how long, in seconds, a health check's result is served from the cache
-        (1 s by default; see `health`).
+        (1 s by default; see `health`). ``stop_signals=False`` leaves SIGTERM
+        and SIGINT entirely to the server (see `request_stop`).
 
         Raises:
             TypeError: a value of the wrong type, or a budget that is not above 0.
@@ -148,6 +157,13 @@ class Lifespan:
             self.shutdown_timeout = None if shutdown_timeout is None else float(shutdown_timeout)
         if timeout is not _UNCHANGED:
             self.timeout = None if timeout is None else float(timeout)
+        if stop_signals is not None:
+            if not isinstance(stop_signals, bool):
+                raise TypeError(
+                    f"Lifespan.configure(stop_signals=...) must be True or False, got "
+                    f"{stop_signals!r}"
+                )
+            self.stop_signals = stop_signals
         if health_ttl is not None:
             if (
                 isinstance(health_ttl, bool)
@@ -470,6 +486,7 @@ class Lifespan:
                     waiter = run.ready
         if not owner:
             return await self._join(run, context, waiter)
+        watch = self._watch(key, during="startup") if self.stop_signals else None
         try:
             report = await start(run, self.startup_timeout, self.shutdown_timeout, self._listeners)
         except BaseException as exc:  # joiners waiting on this startup fail too
@@ -481,14 +498,88 @@ class Lifespan:
             if waiter is not None:
                 waiter.set_exception(exc)
             raise
+        finally:
+            if watch is not None:
+                watch.restore()
         with self._lock:
             run.running = True
             run.report = report
             waiter = run.ready
         self._health.set_state(key, LifecycleState.READY, self._listeners)
+        if self.stop_signals:
+            self._watches[key] = self._watch(key, during="run")
         if waiter is not None:
             waiter.set_result(report)
         return report
+
+    def _watch(self, key: tuple[str, str], *, during: str) -> StopWatch | None:
+        """Watch the stop signals for a run: during its startup, or from ready to stopped."""
+        watch = StopWatch(
+            lambda signum: self.request_stop(*key, signum=signum),
+            defer_default=during == "startup",
+        )
+        return watch if watch.install() else None
+
+    def request_stop(
+        self,
+        service_type: str | None = None,
+        environment: str | None = None,
+        *,
+        signum: int = signal.SIGTERM,
+    ) -> None:
+        """Do what a stop signal does to a run; safe from any thread and from a signal handler.
+
+        A startup in progress is stopped at once: its running hooks are cancelled
+        (a sync hook in a thread is abandoned), what had started is rolled back,
+        and the startup fails with `StopRequested`, so the server exits without
+        serving. A ready run is marked draining (see `mark_draining`); a further
+        signal during its shutdown logs which hooks ran and which did not yet.
+        The stop signals call it by themselves where the run's loop is the main
+        thread's (ASGI servers) or `BlockingRunner` was started from it, unless
+        ``stop_signals=False``; adapters that see a stop otherwise call it.
+
+        Args:
+            service_type: The run's service type (``None``: see `state`).
+            environment: The run's environment.
+            signum: The signal, for the messages.
+        """
+        key = self._key(service_type, environment)
+        run = self._runs.get(key) or self._stopping.get(key)
+        loop = None if run is None else run.loop
+        if run is None or loop is None or loop.is_closed():
+            return
+        if not run.running and run.task is not None and key in self._runs:
+            if run.stop_signal is None:
+                run.stop_signal = signum
+                loop.call_soon_threadsafe(self._stop_startup, run)
+        else:
+            loop.call_soon_threadsafe(self._stop_signalled, key, signum)
+
+    def _stop_startup(self, run: Run) -> None:
+        task = run.task
+        if task is None or task.done():
+            return
+        logger.warning(
+            "%s during the startup of %r (%s): stopping it; the hooks that started are rolled "
+            "back and the startup fails",
+            signal_name(run.stop_signal or signal.SIGTERM), run.key[0], run.key[1],
+        )  # fmt: skip
+        task.cancel()
+
+    def _stop_signalled(self, key: tuple[str, str], signum: int) -> None:
+        if self._health.state(key) is LifecycleState.READY:
+            logger.info(
+                "%s: %r (%s) is draining: readiness is off from now on",
+                signal_name(signum), key[0], key[1],
+            )  # fmt: skip
+            self.mark_draining(*key)
+            return
+        run = self._stopping.get(key)
+        if run is not None:
+            logger.warning(
+                "%s during the shutdown of %r (%s), which is still running: %s",
+                signal_name(signum), key[0], key[1], progress(run),
+            )  # fmt: skip
 
     async def _join(
         self, run: Run, context: LifespanContext, waiter: Future[LifecycleReport] | None
@@ -547,9 +638,14 @@ class Lifespan:
             return LifecycleReport("shutdown", key[0], key[1], (), 0.0)
         run.running = False
         self._health.set_state(key, LifecycleState.DRAINING, self._listeners)
+        self._stopping[key] = run
         try:
             return await stop(run, "shutdown", self.shutdown_timeout, self._listeners)
         finally:
+            self._stopping.pop(key, None)
+            watch = self._watches.pop(key, None)
+            if watch is not None:
+                watch.restore()
             self._health.set_state(key, LifecycleState.STOPPED, self._listeners)
 
     # -- health -------------------------------------------------------------------

@@ -34,13 +34,14 @@ from ._calling import (
     yielded_twice,
 )
 from ._context import LifespanContext
-from ._errors import HookRegistrationError, HookTimeout, StartupFailed
+from ._errors import HookRegistrationError, HookTimeout, StartupFailed, StopRequested
 from ._events import Listeners, notify
 from ._hook import Hook
 from ._plan import Plan
 from ._report import HookResult, LifecycleReport, Outcome, Phase, Record, action_of
+from ._signals import signal_name
 
-__all__ = ("Run", "start", "stop")
+__all__ = ("Run", "progress", "start", "stop")
 
 logger = logging.getLogger("asgi_lifecycle")
 
@@ -74,6 +75,9 @@ class Run:
         failed: The hooks whose start or setup failed (non-critical ones: startup
             went on), by name.
         loop: The event loop its startup ran on (its resources' loop).
+        task: The task running its startup, while it runs.
+        stop_signal: The stop signal that stopped its startup, if one did.
+        phase: The phase running now, if one is.
         publishers: Which hook published each ``context.state`` key.
         begun: How many of the plan's phases startup had begun.
     """
@@ -87,13 +91,16 @@ class Run:
         "failed",
         "key",
         "loop",
+        "phase",
         "plan",
         "publishers",
         "ready",
         "refs",
         "report",
         "running",
+        "stop_signal",
         "sync_runner",
+        "task",
         "values",
     )
 
@@ -118,6 +125,9 @@ class Run:
         self.values: dict[str, Any] = {}
         self.failed: set[str] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.task: asyncio.Task[Any] | None = None
+        self.stop_signal: int | None = None
+        self.phase: _Phase | None = None
         self.publishers: dict[str, str] = {}
         self.begun = 0
         self.default_timeout = default_timeout
@@ -162,6 +172,7 @@ class _Phase:
         self.fired = False  # the watchdog cancelled it
         self.t0 = perf_counter()
         self.deadline = None if budget is None else self.t0 + budget
+        run.phase = self
 
     def arm(self) -> None:
         """Start the phase's watchdog, if it has a budget."""
@@ -215,7 +226,7 @@ class _Phase:
                 async with asyncio.timeout(limit) as scope:
                     await self._act(hook)
         except asyncio.CancelledError:
-            self.record(hook, "cancelled", started, None)
+            self.record(hook, "cancelled", started, self._stop_error(hook))
             raise
         except TimeoutError as exc:
             if limit is not None and (scope is None or scope.expired()):
@@ -237,7 +248,7 @@ class _Phase:
             await self._act(hook)
         except asyncio.CancelledError:
             if not self.fired or task is None:
-                self.record(hook, "cancelled", started, None)
+                self.record(hook, "cancelled", started, self._stop_error(hook))
                 raise
             task.uncancel()
             assert self.budget is not None
@@ -251,6 +262,13 @@ class _Phase:
                 task.uncancel()  # the hook swallowed the watchdog's cancellation
             self.fired = False
         return self.record(hook, outcome, started, error)
+
+    def _stop_error(self, hook: Hook) -> StopRequested | None:
+        """Why a hook was cancelled, when a stop signal stopped the startup."""
+        signum = self.run.stop_signal
+        if signum is None or not self.starting:
+            return None
+        return StopRequested(signal_name(signum), thread=not hook.is_async)
 
     async def _act(self, hook: Hook) -> None:
         """What this phase does with a hook: start, set up, stop or tear down."""
@@ -319,7 +337,7 @@ class _Phase:
                     "%s %r: %s %s %s after %.1f ms (%s): %s: %s",
                     self.name, self.run.key[0], action_of(hook, self.name), hook.name, outcome,
                     duration * 1000, hook.source, type(error).__name__, error,
-                    exc_info=None if isinstance(error, HookTimeout) else error,
+                    exc_info=None if isinstance(error, HookTimeout | StopRequested) else error,
                     extra=self._fields(hook, outcome, duration),
                 )  # fmt: skip
         if self.listeners:
@@ -357,6 +375,26 @@ class _Phase:
         )  # fmt: skip
 
 
+def progress(run: Run) -> str:
+    """Which hooks of the phase running now have run, and which have not yet (for a log)."""
+    phase = run.phase
+    if phase is None:
+        return "no phase is running"
+    done = [f"{h.name} {record[0]}" for h, record in phase.records.items()]
+    if phase.starting:
+        pending = [h.name for h in run.plan.starting if h not in phase.records]
+    else:
+        pending = [
+            h.name
+            for h in reversed(run.plan.hooks)
+            if h not in phase.records and (h.kind == "shutdown" or h in run.active)
+        ]
+    return (
+        f"{phase.name} ran {len(done)} hook(s) ({', '.join(done) or 'none'}); "
+        f"{len(pending)} not finished ({', '.join(pending) or 'none'})"
+    )
+
+
 def _publish(run: Run, hook: Hook, value: Any) -> None:
     state = run.context.state
     key = hook.key
@@ -392,6 +430,7 @@ async def start(
             raised by a critical hook, after the rollback.
     """
     run.loop = asyncio.get_running_loop()
+    run.task = asyncio.current_task()
     if listeners.phase_started:
         notify(listeners.phase_started, "startup", *run.key)
     phase = _Phase(run, "startup", budget, listeners)
@@ -414,15 +453,29 @@ async def start(
                         break
             if failure is not None:
                 break
-    except BaseException:
-        # Cancelled from outside (server stopping, Ctrl-C): undo, then let it through.
+    except BaseException as exc:
+        # Cancelled from outside (a stop signal, the server stopping): undo, then say so.
         phase.disarm()
+        run.task = None
+        report = phase.report(run.plan.starting)
         if listeners.phase_finished:
-            notify(listeners.phase_finished, phase.report(run.plan.starting))
-        await stop(run, "rollback", rollback_budget, listeners)
-        raise
+            notify(listeners.phase_finished, report)
+        stopped = run.stop_signal is not None and isinstance(exc, asyncio.CancelledError)
+        if stopped and run.loop is not None:
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()  # the stop is answered here: a failed startup, rolled back
+        rollback = await stop(run, "rollback", rollback_budget, listeners)
+        if not stopped:
+            raise
+        assert run.stop_signal is not None
+        stopped_by = StopRequested(signal_name(run.stop_signal))
+        running = next((h for h, r in phase.records.items() if r[0] == "cancelled"), None)
+        name = running.name if running is not None else "(between hooks)"
+        raise StartupFailed(name, stopped_by, report, rollback) from None
     finally:
         phase.disarm()
+        run.task = None
     report = phase.report(run.plan.starting)
     if listeners.phase_finished:
         notify(listeners.phase_finished, report)
