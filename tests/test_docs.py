@@ -45,7 +45,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 TIMEOUT = 120.0
-ALLOWED_LANGUAGES = {"python", "console", "text", "yaml", "toml", "ini", "dockerfile"}
+ALLOWED_LANGUAGES = {"python", "console", "text", "yaml", "toml", "ini", "dockerfile", "json"}
 MARKERS = {"python": {"compile-only"}, "console": {"run"}}
 
 _FENCE = re.compile(
