@@ -75,6 +75,7 @@ def draw(sections: Sequence[Section], path: Path, subtitle: str) -> None:
         ("P3", "us_per_hook", "us per hook", "P3 - runner cost per no-op hook"),
         ("P4", "ms", "ms", "P4 - import cost"),
         ("P5", "s", "s to shutdown", "P5 - shutdown with hung hooks"),
+        ("C12", "before_after", "x AsyncExitStack", "C12 - runner cost, before and after"),
     ]
     present = [panel for panel in panels if panel[1] in by_id.get(panel[0], {})]
     if not present:
@@ -84,7 +85,7 @@ def draw(sections: Sequence[Section], path: Path, subtitle: str) -> None:
     figure, axes = plt.subplots(rows, columns, figsize=(14, 4.2 * rows), squeeze=False)
     for axis, (id, key, unit, title) in zip(axes.flat, present, strict=False):
         data = by_id[id][key]
-        if id == "P3":
+        if id in ("P3", "C12"):
             _grouped(axis, data, unit, title)
         else:
             _bars(axis, data, unit, title)

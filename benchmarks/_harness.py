@@ -66,6 +66,8 @@ class Section:
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     chart: dict[str, Any] = field(default_factory=dict)
+    # A table of its own, shown above the rows: (headers, rows of cells).
+    table: tuple[tuple[str, ...], list[tuple[str, ...]]] | None = None
 
     def add(self, row: Row) -> Row:
         self.rows.append(row)
@@ -319,19 +321,19 @@ def peer_environment(cache_dir: Path) -> Path:
     return python
 
 
-class Peer:
-    """The asgi-lifecycle 0.0.2 worker: a subprocess in its own environment, driven by JSON lines.
+class Worker:
+    """A measuring subprocess, driven by one JSON command per line on stdin.
 
     The main process and the worker take turns: while one measures, the other waits on
     the pipe, so the two sides of a comparison never run at the same time.
+
+    Attributes:
+        reason: Why the worker is not available, once it failed to start.
     """
 
-    def __init__(self, cache_dir: Path, enabled: bool = True) -> None:
+    def __init__(self, cache_dir: Path) -> None:
         self.cache_dir = cache_dir
-        self.enabled = enabled
-        self.reason = "" if enabled else "peer environments disabled (--no-peers)"
-        self.python: Path | None = None
-        self.version = ""
+        self.reason = ""
         self._process: subprocess.Popen[str] | None = None
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._stderr: list[str] = []
@@ -341,42 +343,26 @@ class Peer:
     def available(self) -> bool:
         return self._process is not None
 
-    def start(self) -> None:
-        """Build the environment and start the worker; on failure, remember why."""
-        if not self.enabled or self._process is not None:
-            return
-        try:
-            self.python = peer_environment(self.cache_dir)
-            self._process = subprocess.Popen(
-                [str(self.python), "-I", str(PEER_SCRIPT)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                bufsize=1,
-                env=_clean_env(),
-            )
-            stdout, stderr = self._process.stdout, self._process.stderr
-            if stdout is None or stderr is None:  # pragma: no cover - both are pipes
-                raise PeerError("the peer worker has no pipes")
-            self._readers = [
-                threading.Thread(target=self._pump, args=(stdout, self._lines), daemon=True),
-                threading.Thread(target=self._drain, args=(stderr,), daemon=True),
-            ]
-            for reader in self._readers:
-                reader.start()
-            hello = self.call("hello", timeout=60)
-            self.version = str(hello["version"])
-            if self.version != "0.0.2":
-                raise PeerError(f"the peer environment holds asgi-lifecycle {self.version}")
-        except PeerEnvironmentError as exc:
-            self.close()
-            self.reason = f"{ENVIRONMENT_UNAVAILABLE}: {self._local(exc)}"
-            print(f"warning: {self.reason}", file=sys.stderr)
-        except (PeerError, OSError) as exc:
-            self.close()
-            self.reason = f"the asgi-lifecycle 0.0.2 worker failed: {self._local(exc)}"
-            print(f"warning: {self.reason}", file=sys.stderr)
+    def spawn(self, command: list[str]) -> None:
+        """Start the worker process and the threads reading its output."""
+        self._process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+            env=_clean_env(),
+        )
+        stdout, stderr = self._process.stdout, self._process.stderr
+        if stdout is None or stderr is None:  # pragma: no cover - both are pipes
+            raise PeerError("the worker has no pipes")
+        self._readers = [
+            threading.Thread(target=self._pump, args=(stdout, self._lines), daemon=True),
+            threading.Thread(target=self._drain, args=(stderr,), daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
 
     def _local(self, error: BaseException) -> str:
         """The error's text without this machine's paths: it ends up in the results."""
@@ -401,22 +387,22 @@ class Peer:
         """Send one command; return the worker's answer."""
         process = self._process
         if process is None or process.stdin is None:
-            raise PeerError(self.reason or "the peer worker is not running")
+            raise PeerError(self.reason or "the worker is not running")
         try:
             process.stdin.write(json.dumps({"op": op, **args}) + "\n")
             process.stdin.flush()
             line = self._lines.get(timeout=timeout)
         except (OSError, queue.Empty) as exc:
-            raise PeerError(f"peer worker: no answer to {op!r} ({exc!r})") from exc
+            raise PeerError(f"worker: no answer to {op!r} ({exc!r})") from exc
         if line is None:
-            raise PeerError(f"peer worker exited: {''.join(self._stderr).strip()}")
+            raise PeerError(f"worker exited: {''.join(self._stderr).strip()}")
         answer: dict[str, Any] = json.loads(line)
         if "error" in answer:
-            raise PeerError(f"peer worker failed on {op!r}: {answer['error']}")
+            raise PeerError(f"worker failed on {op!r}: {answer['error']}")
         return answer
 
     def prepare(self, op: str, **args: Any) -> str:
-        """Send a setup command; return why the peer cannot take part, or ``""``."""
+        """Send a setup command; return why the worker cannot take part, or ``""``."""
         if not self.available:
             return self.reason
         try:
@@ -442,6 +428,37 @@ class Peer:
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
+
+
+class Peer(Worker):
+    """The asgi-lifecycle 0.0.2 worker: a `Worker` in an environment of its own."""
+
+    def __init__(self, cache_dir: Path, enabled: bool = True) -> None:
+        super().__init__(cache_dir)
+        self.enabled = enabled
+        self.reason = "" if enabled else "peer environments disabled (--no-peers)"
+        self.python: Path | None = None
+        self.version = ""
+
+    def start(self) -> None:
+        """Build the environment and start the worker; on failure, remember why."""
+        if not self.enabled or self._process is not None:
+            return
+        try:
+            self.python = peer_environment(self.cache_dir)
+            self.spawn([str(self.python), "-I", str(PEER_SCRIPT)])
+            hello = self.call("hello", timeout=60)
+            self.version = str(hello["version"])
+            if self.version != "0.0.2":
+                raise PeerError(f"the peer environment holds asgi-lifecycle {self.version}")
+        except PeerEnvironmentError as exc:
+            self.close()
+            self.reason = f"{ENVIRONMENT_UNAVAILABLE}: {self._local(exc)}"
+            print(f"warning: {self.reason}", file=sys.stderr)
+        except (PeerError, OSError) as exc:
+            self.close()
+            self.reason = f"the asgi-lifecycle 0.0.2 worker failed: {self._local(exc)}"
+            print(f"warning: {self.reason}", file=sys.stderr)
 
 
 def as_json(sections: Sequence[Section], info: Mapping[str, Any]) -> str:

@@ -95,6 +95,12 @@ def markdown(
     ]
     for section in sections:
         out += [f"## {section.title}", ""]
+        if section.table is not None:
+            headers, rows = section.table
+            out.append("| " + " | ".join(headers) + " |")
+            out.append("|" + "|".join("---" for _ in headers) + "|")
+            out += ["| " + " | ".join(_escape(c) for c in cells) + " |" for cells in rows]
+            out += ["", "In detail:", ""]
         out.append("| " + " | ".join(HEADERS) + " |")
         out.append("|" + "|".join("---" for _ in HEADERS) + "|")
         for row in section.rows:

@@ -19,6 +19,7 @@ from types import ModuleType
 
 import _chart
 import _report
+import bench_core
 import bench_django
 import bench_import
 import bench_request
@@ -46,6 +47,7 @@ BENCHMARKS: dict[str, ModuleType] = {
         bench_runner,
         bench_import,
         bench_shutdown,
+        bench_core,
     )
 }
 

@@ -55,6 +55,13 @@ ROWS: dict[str, dict[str, str | None]] = {
         "P3.v002_register": "peer",
     },
     "P4": {"P4.asyncio": None, "P4.ours": None, "P4.stdlib": None, "P4.v002": "peer"},
+    "C12": {
+        "C12.pairs": "baseline",
+        "C12.resources": "baseline",
+        "C12.register": "baseline",
+        "C12.import": "baseline",
+        "C12.request": "baseline",
+    },
     "P5": {
         "P5.ours": None,
         "P5.ours_sync": None,
@@ -117,6 +124,8 @@ def test_benchmark_produces_its_rows(
             assert row["note"], f"{row_id} is skipped without a reason"
             if needs == "peer":
                 assert row["note"].startswith(OFFLINE), f"{row_id}: {row['note']}"
+            elif needs == "baseline":  # a shallow clone may lack the commit compared against
+                assert row["note"].startswith("the baseline commit"), f"{row_id}: {row['note']}"
             else:
                 assert needs is not None, f"{row_id} is ours and is never skipped: {row['note']}"
                 assert not available(needs), f"{row_id} skipped, yet {needs} imports: {row['note']}"

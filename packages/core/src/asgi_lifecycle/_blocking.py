@@ -79,7 +79,7 @@ class BlockingRunner:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._running = False
-        self._drain: StopWatch | None = None
+        self._watching: StopWatch | None = None
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -128,8 +128,8 @@ class BlockingRunner:
         self._thread.start()
         ready.wait()
         # The startup runs on the loop's thread, so the lifespan cannot see the stop signals
-        # there; this thread (the main thread, usually) watches them for it.
-        watch = self._watch(defer_default=True)
+        # there; this thread (the main thread, usually) watches them for it, until stop().
+        watch = self._watch()
         try:
             self.report = self._submit(
                 self._lifespan.startup(
@@ -137,24 +137,24 @@ class BlockingRunner:
                 )
             )
         except BaseException:
-            self._close()
-            raise
-        finally:
             if watch is not None:
                 watch.restore()
+            self._close()
+            raise
         self._running = True
-        self._drain = self._watch(defer_default=False)
+        if watch is not None:
+            watch.defer_default = False
+        self._watching = watch
         return self.report
 
-    def _watch(self, *, defer_default: bool) -> StopWatch | None:
+    def _watch(self) -> StopWatch | None:
         lifespan, context = self._lifespan, self.context
         if not getattr(lifespan, "stop_signals", False):
             return None
         watch = StopWatch(
             lambda signum: lifespan.request_stop(
                 context.service_type, context.environment, signum=signum
-            ),
-            defer_default=defer_default,
+            )
         )
         return watch if watch.install() else None
 
@@ -203,9 +203,9 @@ class BlockingRunner:
         try:
             return self._submit(self._lifespan.shutdown(self.context))
         finally:
-            drain, self._drain = self._drain, None
-            if drain is not None:
-                drain.restore()
+            watching, self._watching = self._watching, None
+            if watching is not None:
+                watching.restore()
             self._close()
 
     def _submit(self, coro: Coroutine[Any, Any, T]) -> T:

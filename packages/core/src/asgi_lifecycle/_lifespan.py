@@ -486,7 +486,7 @@ class Lifespan:
                     waiter = run.ready
         if not owner:
             return await self._join(run, context, waiter)
-        watch = self._watch(key, during="startup") if self.stop_signals else None
+        watch = self._watch(key) if self.stop_signals else None
         try:
             report = await start(run, self.startup_timeout, self.shutdown_timeout, self._listeners)
         except BaseException as exc:  # joiners waiting on this startup fail too
@@ -495,29 +495,26 @@ class Lifespan:
                     del self._runs[key]
                 waiter = run.ready
             self._health.set_state(key, LifecycleState.FAILED, self._listeners)
+            if watch is not None:
+                watch.restore()
             if waiter is not None:
                 waiter.set_exception(exc)
             raise
-        finally:
-            if watch is not None:
-                watch.restore()
         with self._lock:
             run.running = True
             run.report = report
             waiter = run.ready
         self._health.set_state(key, LifecycleState.READY, self._listeners)
-        if self.stop_signals:
-            self._watches[key] = self._watch(key, during="run")
+        if watch is not None:
+            watch.defer_default = False  # from now on a SIGTERM nobody handles ends the process
+            self._watches[key] = watch
         if waiter is not None:
             waiter.set_result(report)
         return report
 
-    def _watch(self, key: tuple[str, str], *, during: str) -> StopWatch | None:
-        """Watch the stop signals for a run: during its startup, or from ready to stopped."""
-        watch = StopWatch(
-            lambda signum: self.request_stop(*key, signum=signum),
-            defer_default=during == "startup",
-        )
+    def _watch(self, key: tuple[str, str]) -> StopWatch | None:
+        """Watch the stop signals for a run, from its startup until it stopped."""
+        watch = StopWatch(lambda signum: self.request_stop(*key, signum=signum))
         return watch if watch.install() else None
 
     def request_stop(

@@ -18,6 +18,16 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+try:
+    # The C functions under signal.signal(), without its conversions to enums, which format
+    # an error message (with the repr of the handler, a task's under asyncio.run) for each
+    # handler that is no enum member: this makes a run's watch several times cheaper.
+    import _signal  # type: ignore[import-not-found,unused-ignore]
+except ImportError:  # pragma: no cover - an interpreter without CPython's _signal
+    _signal = signal
+_getsignal: Callable[[int], Any] = _signal.getsignal
+_setsignal: Callable[[int, Any], Any] = _signal.signal
+
 __all__ = ("STOP_SIGNALS", "StopWatch", "signal_name")
 
 logger = logging.getLogger("asgi_lifecycle")
@@ -46,14 +56,15 @@ class StopWatch:
         on_stop: Called in the main thread, between two bytecodes of whatever
             runs there: it must only note the signal or schedule work
             (``loop.call_soon_threadsafe``), never block.
-        defer_default: For a signal nobody handles (``SIG_DFL``): watch it and
-            deliver it again when the watch ends (True), or leave it alone, so
-            that it ends the process at once as it would have (False).
+        defer_default: For a signal nobody handles (``SIG_DFL``): deliver it again
+            when the watch ends (True: a startup rolls back first), or at once, so
+            that it ends the process as it would have (False). It can be changed
+            while the watch runs.
     """
 
     def __init__(self, on_stop: Callable[[int], object], *, defer_default: bool = True) -> None:
         self._on_stop = on_stop
-        self._defer_default = defer_default
+        self.defer_default = defer_default
         self._previous: dict[int, Any] = {}
         self._deferred: list[int] = []
 
@@ -70,12 +81,10 @@ class StopWatch:
             return False
         for signum in STOP_SIGNALS:
             try:
-                previous = signal.getsignal(signum)
+                previous = _getsignal(signum)
                 if previous is None or previous == signal.SIG_IGN:
                     continue  # set outside Python, or ignored on purpose: left alone
-                if previous == signal.SIG_DFL and not self._defer_default:
-                    continue
-                signal.signal(signum, self._handle)
+                _setsignal(signum, self._handle)
             except (ValueError, OSError):  # pragma: no cover - not the main interpreter
                 continue
             self._previous[signum] = previous
@@ -86,8 +95,8 @@ class StopWatch:
         previous, self._previous = self._previous, {}
         for signum, handler in previous.items():
             try:
-                if signal.getsignal(signum) == self._handle:
-                    signal.signal(signum, handler)
+                if _getsignal(signum) == self._handle:
+                    _setsignal(signum, handler)
             except (ValueError, OSError):  # pragma: no cover - not the main thread any more
                 logger.debug("could not restore the %s handler", signal_name(signum))
         deferred, self._deferred = self._deferred, []
@@ -102,5 +111,9 @@ class StopWatch:
         previous = self._previous.get(signum, signal.SIG_DFL)
         if callable(previous):
             previous(signum, frame)
-        elif previous == signal.SIG_DFL and signum not in self._deferred:
-            self._deferred.append(signum)
+        elif previous == signal.SIG_DFL:
+            if not self.defer_default:
+                self.restore()  # the default effect now, as if nobody had watched
+                signal.raise_signal(signum)
+            elif signum not in self._deferred:
+                self._deferred.append(signum)
