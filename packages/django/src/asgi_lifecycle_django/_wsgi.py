@@ -102,10 +102,12 @@ class LifecycleWSGIHandler(WSGIHandler):
         self._lock = threading.Lock()
         self._closed = False
         self._refused = False
+        # Before the start: the runner's stop watch then chains to this handler, so a
+        # SIGTERM after the startup still becomes an exit that runs the shutdown.
+        _install_sigterm_handler()
         self.runner.start()
         self._pid = os.getpid()
         _at_exit(self.close)
-        _install_sigterm_handler()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         """Serve one request, with the run's state and context in ``environ``."""
