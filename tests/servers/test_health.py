@@ -9,7 +9,6 @@ states around them are read there; the adapter's endpoint answers in between).
 
 from __future__ import annotations
 
-import json
 import signal
 import threading
 import time
@@ -132,13 +131,15 @@ def test_probes_follow_the_lifecycle(
         assert public is not None
         assert public.status_code == 503, public.text
         assert public.json()["status"] == "fail"
-        assert SECRET not in public.text and "ConnectionError" not in public.text
+        assert SECRET not in public.text
+        assert "ConnectionError" not in public.text
         detailed = answer(server, f"{health}/ready", authorization=f"Bearer {TOKEN}")
         assert detailed is not None
         assert detailed.status_code == 503
         assert SECRET in detailed.text
         wrong = answer(server, f"{health}/ready", authorization="Bearer not-the-token")
-        assert wrong is not None and wrong.status_code == 401
+        assert wrong is not None
+        assert wrong.status_code == 401
         assert status_of(server, f"{health}/live") == 200  # a failing check is no reason to restart
         (flags / "fail").unlink()
         assert status_of(server, f"{health}/ready") == 200
@@ -170,12 +171,14 @@ def test_probes_follow_the_lifecycle(
             )
             draining = answer(server, f"{probes}/ready")
             assert not slow, "the in-flight request finished before readiness failed"
-            assert draining is not None and state_in(draining) == "draining"
+            assert draining is not None
+            assert state_in(draining) == "draining"
             assert status_of(server, f"{probes}/live") == 200
         finally:
             (flags / "finish").touch()
             request.join(STOP_TIMEOUT)
-        assert slow and slow[0].status_code == 200, server
+        assert slow, server
+        assert slow[0].status_code == 200, server
         assert slow[0].text == "draining"
         assert server.process.wait(STOP_TIMEOUT) in CLEAN_EXITS, server
 
