@@ -135,7 +135,7 @@ class ASGIRunning:
 
     async def health(self, probe: str, *, authorization: str | None = None) -> HealthAnswer:
         """Serve ``GET {Probe.health_path}/{probe}`` and return the answer."""
-        path = f"{self.probe.health_path}/{probe}" if probe else self.probe.health_path
+        path = f"{self.probe.health_path}/{probe}"
         headers = () if authorization is None else ((b"authorization", authorization.encode()),)
         status, body = await _get(self.app, path, headers)
         return HealthAnswer(status, body.decode(errors="replace"))
