@@ -42,14 +42,14 @@ def health_router(
         include_in_schema: List the probes in the OpenAPI schema.
 
     Raises:
-        TypeError: a bad argument; the message names it.
-        ValueError: ``prefix`` does not start with ``/``.
+        TypeError: a bad argument (``prefix`` not a path such as ``"/health"``); the
+            message names it.
     """
     endpoint = HealthEndpoint(
         lifespan, service_type=service_type, environment=environment, details=details, token=token
     )
     if not isinstance(prefix, str) or not prefix.startswith("/") or prefix == "/":
-        raise ValueError(
+        raise TypeError(
             f"health_router(prefix=...) must be a path such as '/health', got {prefix!r}"
         )
     router = APIRouter(prefix=prefix.rstrip("/"), include_in_schema=include_in_schema)
