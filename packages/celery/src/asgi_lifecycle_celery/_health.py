@@ -81,7 +81,7 @@ class HealthFile:
         if not isinstance(path, str | os.PathLike) or not os.fspath(path):
             raise TypeError(
                 f"asgi_lifecycle_celery.install(health_file=...) must be a file path such as "
-                f"'/tmp/celery-ready', or None; got {path!r}"
+                f"'/run/celery/ready', or None; got {path!r}"
             )
         self.app = app
         self.lifespan = lifespan
