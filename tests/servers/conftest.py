@@ -410,7 +410,7 @@ def metrics_run(workdir: Path) -> MetricsRecord:
             time.sleep(POLL_INTERVAL)
         run.record.exit_status = server.terminate()
     registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=str(directory))
+    MultiProcessCollector(registry, path=str(directory))  # type: ignore[no-untyped-call]
     run.after = generate_latest(registry).decode()
     return run
 

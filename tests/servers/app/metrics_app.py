@@ -44,7 +44,7 @@ async def warm_cache() -> None:
 
 # The exposition: a registry of its own that reads every process's files at each scrape.
 registry = CollectorRegistry()
-multiprocess.MultiProcessCollector(registry)
+multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
 metrics = make_asgi_app(registry)
 
 

@@ -12,4 +12,4 @@ from prometheus_client import multiprocess
 
 def child_exit(server: Any, worker: Any) -> None:
     """Drop the gauges of a worker that exited (gunicorn calls this in its master)."""
-    multiprocess.mark_process_dead(worker.pid)
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
