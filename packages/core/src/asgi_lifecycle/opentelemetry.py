@@ -99,7 +99,9 @@ class OpenTelemetryListener(LifecycleListener):
                 f"OpenTelemetryListener(tracer_provider={tracer_provider!r}): pass an "
                 f"opentelemetry.trace.TracerProvider, or None for the global one"
             )
-        self.tracer = trace.get_tracer("asgi_lifecycle", _version(), tracer_provider)
+        self.tracer = trace.get_tracer(
+            "asgi_lifecycle", _version(), tracer_provider=tracer_provider
+        )
         self._lock = threading.Lock()
         self._open: dict[tuple[str, str], _Open] = {}
         self._startups: dict[tuple[str, str], SpanContext] = {}  # the last startup of each run
