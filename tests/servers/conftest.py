@@ -7,13 +7,23 @@ and the tests assert on its record, so that no server outlives the fixture that 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
 
-from .._servers import App, LogLine, Server, ServerKind, gunicorn_options, running
+from .._servers import (
+    POLL_INTERVAL,
+    START_TIMEOUT,
+    App,
+    LogLine,
+    Server,
+    ServerKind,
+    gunicorn_options,
+    running,
+)
 
 APP = App(Path(__file__).resolve().parent / "app", "lifecycle_app:app", "LIFECYCLE_")
 
@@ -146,7 +156,7 @@ PROMETHEUS_GUNICORN = ServerKind(
     "-m gunicorn --worker-class uvicorn_worker.UvicornWorker --workers 2 "
     "--config python:metrics_gunicorn --bind 127.0.0.1:{port} metrics_app:app",
     workers=2,
-    options=_gunicorn_options,
+    options=gunicorn_options,
 )
 
 
@@ -184,7 +194,7 @@ def metrics_run(workdir: Path) -> MetricsRecord:
     directory = workdir / "prometheus"
     directory.mkdir()
     kind = PROMETHEUS_GUNICORN
-    with running(kind, workdir, PROMETHEUS_MULTIPROC_DIR=str(directory)) as server:
+    with running(kind, APP, workdir, PROMETHEUS_MULTIPROC_DIR=str(directory)) as server:
         run = MetricsRecord(Record(server))
         run.record.answers.append(server.first_response())
         deadline = time.monotonic() + START_TIMEOUT

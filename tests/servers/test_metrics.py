@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from prometheus_client.parser import text_string_to_metric_families
 
 if TYPE_CHECKING:
-    from tests.servers.conftest import MetricsRecord
+    from .conftest import MetricsRecord
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 HIST = "asgi_lifecycle_hook_duration_seconds_count"
