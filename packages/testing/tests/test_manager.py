@@ -160,7 +160,7 @@ async def test_startup_error_of_the_app_matches_its_own_class() -> None:
         raise MyError(7)
         yield  # pragma: no cover
 
-    with pytest.raises(MyError, match="^error 7") as info:
+    with pytest.raises(MyError, match=r"^error 7") as info:
         async with LifespanManager(Starlette(lifespan=lifespan)):
             pytest.fail("the block must not run")  # pragma: no cover
     error = info.value
