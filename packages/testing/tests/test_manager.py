@@ -485,3 +485,19 @@ def test_non_callable_app_is_refused() -> None:
     """An app that is not callable is refused at once."""
     with pytest.raises(TypeError, match="ASGI application"):
         LifespanManager("app")  # type: ignore[arg-type]
+
+
+async def test_an_exception_group_from_the_app_stays_the_cause() -> None:
+    """An app whose startup raises an exception group gets a plain LifespanStartupFailed caused by it."""  # noqa: E501
+    from asgi_lifecycle_testing import LifespanManager, LifespanStartupFailed
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "lifespan.startup.failed", "message": "no database"})
+        raise ExceptionGroup("startup", [RuntimeError("no database")])
+
+    with pytest.raises(LifespanStartupFailed) as caught:
+        async with LifespanManager(app):
+            pass
+    assert isinstance(caught.value.__cause__, ExceptionGroup)
+    assert "no database" in str(caught.value)

@@ -97,7 +97,11 @@ def _failure(
         return plain
     plain.__cause__ = app_error
     original = type(app_error)
-    if not isinstance(app_error, Exception) or isinstance(app_error, NativeFailure):
+    # An exception group's `message` is its own, read-only: `pytest.raises` users match
+    # groups with `ExceptionGroup` and `.exceptions`, which the cause still offers.
+    if not isinstance(app_error, Exception) or isinstance(
+        app_error, (NativeFailure, BaseExceptionGroup)
+    ):
         return plain
     combined = _COMBINED.get((original, kind))
     try:
