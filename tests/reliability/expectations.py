@@ -135,6 +135,10 @@ POOL_CASE = (
 )
 
 
+# Cases the suite does not assert yet: under load they failed 1 run in 10, cause not found.
+UNSTABLE = {("hung-shutdown", "gunicorn -w 2"), ("stop-during-startup-SIGINT", "gunicorn -w 2")}
+
+
 def _cell(expected: int | Gap) -> str:
     if isinstance(expected, Gap):
         return f"no: {expected.reason} ([upstream]({expected.link}))"
