@@ -578,7 +578,8 @@ def install(
 
     Each of those processes keeps one event loop alive from startup to shutdown;
     tasks reach it with `run` and the state with `current_context`. A critical
-    startup hook that fails stops the worker (or beat) with exit status 1.
+    startup hook that fails stops the worker (or beat) with exit status 1; in a
+    prefork worker the pool starts no child in place of the one that failed.
 
     Args:
         celery_app: The Celery app.
