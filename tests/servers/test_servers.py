@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from tests.servers.conftest import Record
+    from .conftest import Record
 
 STARTUP = ["start first", "setup greeting", "start last"]
 SHUTDOWN = ["stop last", "teardown greeting", "stop first"]

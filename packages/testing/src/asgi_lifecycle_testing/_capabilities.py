@@ -31,6 +31,9 @@ class Capabilities:
     # liveness), configured with `Settings.health_token`, and the harness's
     # `Running` answers them through ``health(probe, authorization=...)``.
     health_endpoint: bool = True
+    # A stop requested during the startup (what a SIGTERM does, through
+    # `Lifespan.request_stop`) reaches the run where the framework's startup runs it.
+    stop_during_startup: bool = True
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
