@@ -18,24 +18,27 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers.conftest import (
+from .._servers import (
     POLL_INTERVAL,
     START_TIMEOUT,
     STOP_TIMEOUT,
+    App,
     Server,
     ServerError,
     ServerKind,
     free_port,
+    gunicorn_options,
     running,
 )
 
+APP_DIRECTORY = Path(__file__).resolve().parent / "app"
 TOKEN = "probe-token-0123"
 SECRET = "postgres://admin:hunter2@db.internal:5432/shop"
 CLEAN_EXITS = {0, -signal.SIGTERM}
 
-UVICORN = "-m uvicorn {module} --host 127.0.0.1 --port {port}"
-HYPERCORN = "-m hypercorn --workers 0 --bind 127.0.0.1:{port} {module}"
-GUNICORN_SYNC = "-m gunicorn --worker-class sync --workers 1 --bind 127.0.0.1:{port} {module}"
+UVICORN = "-m uvicorn {app} --host 127.0.0.1 --port {port}"
+HYPERCORN = "-m hypercorn --workers 0 --bind 127.0.0.1:{port} {app}"
+GUNICORN_SYNC = "-m gunicorn --worker-class sync --workers 1 --bind 127.0.0.1:{port} {app}"
 APPS = {
     "middleware": "health_asgi:app",
     "fastapi": "health_fastapi:app",
@@ -91,9 +94,11 @@ def test_probes_follow_the_lifecycle(
     flags = tmp_path / "flags"
     flags.mkdir()
     probe_port = free_port()
-    kind = ServerKind(server_name, template.replace("{module}", APPS[app]))
+    options = gunicorn_options if server_name.startswith("gunicorn") else list
+    kind = ServerKind(server_name, template, options=options)
+    served = App(APP_DIRECTORY, APPS[app], "HEALTH_")
     env = {"HEALTH_DIR": str(flags), "HEALTH_PORT": str(probe_port), "HEALTH_TOKEN": TOKEN}
-    with running(kind, tmp_path, **env) as server:
+    with running(kind, served, tmp_path, **env) as server:
         probes = f"http://127.0.0.1:{probe_port}"
         health = f"http://127.0.0.1:{server.port}/health"
 

@@ -100,7 +100,7 @@ class HealthFile:
         """Register the resource that keeps a process's file, and the worker's signals."""
         self.lifespan.add_resource(
             self._keep,
-            name=f"asgi_lifecycle_celery.health_file:{self.path}",
+            name=f"asgi_lifecycle_celery.health_file[{self.path.name}]",
             priority=-sys.maxsize - 1,
             service_types=self.service_type,
         )
