@@ -22,6 +22,8 @@ import _report
 import bench_core
 import bench_django
 import bench_import
+import bench_listeners
+import bench_probe
 import bench_request
 import bench_runner
 import bench_shutdown
@@ -47,6 +49,8 @@ BENCHMARKS: dict[str, ModuleType] = {
         bench_runner,
         bench_import,
         bench_shutdown,
+        bench_probe,
+        bench_listeners,
         bench_core,
     )
 }
@@ -58,6 +62,8 @@ VERSIONS = (
     "fastapi",
     "django",
     "django-asgi-lifespan",
+    "prometheus-client",
+    "opentelemetry-sdk",
 )
 
 
