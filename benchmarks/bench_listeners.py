@@ -46,6 +46,15 @@ def _none() -> Listener:
     return None, _nothing
 
 
+def _ignore(result: Any) -> None:
+    return None
+
+
+def _empty() -> Listener:
+    """A plain callable that ignores each hook's result: what the core's reporting costs."""
+    return _ignore, _nothing
+
+
 def _prometheus_factories() -> dict[str, Factory]:
     """A fresh registry for every run (a process's first run), and one kept across runs."""
     from prometheus_client import CollectorRegistry
@@ -82,6 +91,10 @@ def _opentelemetry_factories() -> dict[str, Factory]:
 
 CASES = {
     "none": ("no listener", "no listener (reference)"),
+    "empty": (
+        "a listener doing nothing",
+        "a listener doing nothing (a plain callable; the core's reporting, diagnostic)",
+    ),
     "prometheus": ("PrometheusListener", "PrometheusListener, a fresh registry per run"),
     "prometheus_warm": (
         "PrometheusListener, series exist",
@@ -97,9 +110,10 @@ CASES = {
     ),
 }
 
+
 def _factories() -> tuple[dict[str, Factory], dict[str, str]]:
     """The variants that can run here, and why the others cannot."""
-    factories: dict[str, Factory] = {"none": _none}
+    factories: dict[str, Factory] = {"none": _none, "empty": _empty}
     missing: dict[str, str] = {}
     groups = (
         (("prometheus", "prometheus_warm"), "prometheus-client", _prometheus_factories),
@@ -142,8 +156,8 @@ def _us(value: float) -> str:
 async def _run(cfg: Config) -> Section:
     section = Section(ID, TITLE)
     sizes: tuple[int, ...] = cfg.pick((10, 100), (100, 10_000), (100, 10_000))
-    per_round = cfg.pick(200, 5_000, 20_000)
-    rounds = cfg.pick(2, 5, 11)
+    per_round = cfg.pick(200, 2_000, 5_000)
+    rounds = cfg.pick(2, 5, 7)
     factories, missing = _factories()
     chart: dict[str, dict[str, float]] = {}
     section.chart["us_per_hook"] = chart

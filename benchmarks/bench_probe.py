@@ -96,7 +96,9 @@ async def _run(cfg: Config) -> Section:
     batch = cfg.pick(20, 500, 1_000)
     starlette_batch = cfg.pick(5, 150, 300)
 
-    cached = LifespanMiddleware(_asgi.minimal_app, lifespan=_lifespan(CACHED_TTL), health_path=HEALTH)
+    cached = LifespanMiddleware(
+        _asgi.minimal_app, lifespan=_lifespan(CACHED_TTL), health_path=HEALTH
+    )
     uncached = LifespanMiddleware(_asgi.minimal_app, lifespan=_lifespan(0), health_path=HEALTH)
     star_app = _starlette()
     star = None
