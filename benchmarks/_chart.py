@@ -15,13 +15,15 @@ REFERENCE = "#6a9f58"
 
 
 def _colour(label: str) -> str:
-    if "shutdown_timeout" in label:
+    if "shutdown_timeout" in label or "(diagnostic)" in label:
         return DIAGNOSTIC
     if "floor" in label or "pass-through" in label or "AsyncExitStack" in label:
         return REFERENCE
     if label.startswith(("no listener", "plain request", "Starlette request")):
         return REFERENCE
     if label.startswith(("asgi-lifecycle", "ours")) and "0.0.2" not in label:
+        return OURS
+    if "Listener" in label:  # P7: our listeners
         return OURS
     return OTHER
 
