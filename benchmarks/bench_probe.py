@@ -92,8 +92,8 @@ def _ns(value: float) -> str:
 
 async def _run(cfg: Config) -> Section:
     section = Section(ID, TITLE)
-    rounds = cfg.pick(3, 40, 200)
-    batch = cfg.pick(20, 500, 1_000)
+    rounds = cfg.pick(3, 20, 100)
+    batch = cfg.pick(20, 300, 500)
     starlette_batch = cfg.pick(5, 150, 300)
 
     cached = LifespanMiddleware(
