@@ -145,6 +145,46 @@ async def _cycles(lifespan: Lifespan, n: int, cycles: int, factory: Factory) -> 
     return total / (cycles * n)
 
 
+async def _verify(factories: dict[str, Factory]) -> None:
+    """Raise unless each listener records the hooks of a run: else its numbers mean nothing."""
+    context = LifespanContext("app")
+    if "prometheus" in factories:
+        from prometheus_client import CollectorRegistry
+
+        from asgi_lifecycle.prometheus import PrometheusListener
+
+        registry = CollectorRegistry()
+        lifespan = bench_runner._lifespan(2)
+        lifespan.add_listener(PrometheusListener(registry=registry))
+        await lifespan.startup(context)
+        await lifespan.shutdown(context)
+        observed = sum(
+            sample.value
+            for metric in registry.collect()
+            for sample in metric.samples
+            if sample.name == "asgi_lifecycle_hook_duration_seconds_count"
+        )
+        if observed != 4:
+            raise RuntimeError(f"PrometheusListener observed {observed} hook runs of 4")
+    if "otel" in factories:
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+        from asgi_lifecycle.opentelemetry import OpenTelemetryListener
+
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider(shutdown_on_exit=False)
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        lifespan = bench_runner._lifespan(2)
+        lifespan.add_listener(OpenTelemetryListener(tracer_provider=provider))
+        await lifespan.startup(context)
+        await lifespan.shutdown(context)
+        spans = len(exporter.get_finished_spans())
+        if spans != 6:  # a startup and a shutdown span, and one per hook in each
+            raise RuntimeError(f"OpenTelemetryListener exported {spans} spans of 6")
+
+
 def run(cfg: Config, peer: Peer) -> Section:
     return asyncio.run(_run(cfg))
 
@@ -159,6 +199,7 @@ async def _run(cfg: Config) -> Section:
     per_round = cfg.pick(200, 2_000, 5_000)
     rounds = cfg.pick(2, 5, 7)
     factories, missing = _factories()
+    await _verify(factories)
     chart: dict[str, dict[str, float]] = {}
     section.chart["us_per_hook"] = chart
 
