@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
-from health_hooks import TOKEN, slow
+from health_hooks import TOKEN, slow, slow_blocking
 
 settings.configure(
     DEBUG=False,
@@ -24,7 +24,13 @@ async def slow_view(request: HttpRequest) -> HttpResponse:
     return HttpResponse(await slow(), content_type="text/plain")
 
 
+def slow_sync_view(request: HttpRequest) -> HttpResponse:
+    """The in-flight request as a sync view (under WSGI it runs in the worker's main thread)."""
+    return HttpResponse(slow_blocking(), content_type="text/plain")
+
+
 urlpatterns = [
     path("health/", include("asgi_lifecycle_django.urls")),
     path("slow", slow_view),
+    path("slow-sync", slow_sync_view),
 ]

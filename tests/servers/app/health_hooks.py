@@ -57,6 +57,15 @@ async def database() -> AsyncIterator[asyncio.AbstractEventLoop]:
     yield asyncio.get_running_loop()
 
 
+def slow_blocking() -> str:
+    """`slow` for a WSGI worker's main thread: a sync view, as WSGI apps mostly have."""
+    record("slow started")
+    deadline = time.monotonic() + WAIT
+    while not (FLAGS / "finish").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return hooks.state().value
+
+
 async def slow() -> str:
     """An in-flight request: it answers once the test says so, with the state it saw then."""
     record("slow started")

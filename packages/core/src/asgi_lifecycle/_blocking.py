@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar
 from ._calling import SyncRunner
 from ._context import LifespanContext
 from ._report import LifecycleReport
-from ._signals import StopWatch
+from ._signals import StopWatch, leave_stop_signals_to_the_main_thread
 
 __all__ = ("BlockingRunner", "Startable")
 
@@ -106,6 +106,7 @@ class BlockingRunner:
         ready = threading.Event()
 
         def main() -> None:
+            leave_stop_signals_to_the_main_thread()  # and so do the hooks' threads it starts
             asyncio.set_event_loop(loop)
             loop.call_soon(ready.set)
             try:

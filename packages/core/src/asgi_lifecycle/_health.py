@@ -215,12 +215,27 @@ class HealthMonitor:
             return HealthReport("ready", "fail", state, key[0], key[1])
         if not checks:
             return HealthReport("ready", "pass", state, key[0], key[1])
-        results = await asyncio.gather(*(self._check(key, c, run, listeners) for c in checks))
-        worst = max((_SEVERITY[r.status] for r in results), default=0)
+        # Served from the cache where fresh: a probe that needs no check run awaits nothing.
+        results = [self._cached(key, check) for check in checks]
+        due = [i for i, result in enumerate(results) if result is None]
+        if len(due) == 1:
+            results[due[0]] = await self._check(key, checks[due[0]], run, listeners)
+        elif due:
+            ran = await asyncio.gather(*(self._check(key, checks[i], run, listeners) for i in due))
+            for i, result in zip(due, ran, strict=True):
+                results[i] = result
+        done = [result for result in results if result is not None]  # every one, now
+        worst = max((_SEVERITY[r.status] for r in done), default=0)
         status: CheckStatus = ("pass", "warn", "fail")[worst]
         if self.state(key) is not LifecycleState.READY:  # shutdown began meanwhile
             status = "fail"
-        return HealthReport("ready", status, self.state(key), key[0], key[1], results)
+        return HealthReport("ready", status, self.state(key), key[0], key[1], done)
+
+    def _cached(self, key: tuple[str, str], check: HealthCheck) -> CheckResult | None:
+        entry = self._entries.get((*key, check.name))
+        if entry is not None and entry.result is not None and perf_counter() - entry.at < self.ttl:
+            return entry.result
+        return None
 
     async def _check(
         self, key: tuple[str, str], check: HealthCheck, run: Run, listeners: Listeners

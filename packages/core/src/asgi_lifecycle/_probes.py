@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ._endpoint import HealthEndpoint, HealthResponse
 from ._lifespan import Lifespan
 from ._lifespan import lifespan as default_lifespan
+from ._signals import leave_stop_signals_to_the_main_thread
 
 if TYPE_CHECKING:
     from http.server import ThreadingHTTPServer
@@ -107,9 +108,12 @@ class HealthServer:
         server.daemon_threads = True
         self._server = server
         self.port = server.server_address[1]
-        self._thread = threading.Thread(
-            target=server.serve_forever, name="asgi-lifecycle-probes", daemon=True
-        )
+
+        def serve() -> None:
+            leave_stop_signals_to_the_main_thread()  # and so do its per-request threads
+            server.serve_forever()
+
+        self._thread = threading.Thread(target=serve, name="asgi-lifecycle-probes", daemon=True)
         self._thread.start()
         logger.info("health probes answer on http://%s:%d/ready and /live", self.host, self.port)
         return self

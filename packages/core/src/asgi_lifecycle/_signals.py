@@ -28,12 +28,25 @@ except ImportError:  # pragma: no cover - an interpreter without CPython's _sign
 _getsignal: Callable[[int], Any] = _signal.getsignal
 _setsignal: Callable[[int, Any], Any] = _signal.signal
 
-__all__ = ("STOP_SIGNALS", "StopWatch", "signal_name")
+__all__ = ("STOP_SIGNALS", "StopWatch", "leave_stop_signals_to_the_main_thread", "signal_name")
 
 logger = logging.getLogger("asgi_lifecycle")
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 """The signals that ask a process to stop: a supervisor's SIGTERM, a terminal's Ctrl-C."""
+
+
+def leave_stop_signals_to_the_main_thread() -> None:
+    """Block the stop signals in the calling thread, and so in the threads it starts.
+
+    Python runs signal handlers in the main thread only. A signal the kernel hands to
+    another thread is noted there, but it does not interrupt what the main thread is
+    blocked in (a lock, a sleep), so the handler waits until that returns: under a WSGI
+    worker, a SIGTERM could flip readiness only once the request in flight ended. The
+    core's own threads (the blocking runner's loop, the probe server) call this first.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
 
 
 def signal_name(signum: int) -> str:
