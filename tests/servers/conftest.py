@@ -204,6 +204,9 @@ def metrics_run(workdir: Path) -> MetricsRecord:
             if _ready_workers(run.live) >= kind.workers or time.monotonic() > deadline:
                 break
             time.sleep(POLL_INTERVAL)
+        # Once more: a scrape reads the workers' files in no set order, so the one that saw
+        # the last worker ready may have read its histograms just before it wrote them.
+        run.live = server.client.get(f"{server.url}metrics").text
         run.record.exit_status = server.terminate()
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=str(directory))  # type: ignore[no-untyped-call]
