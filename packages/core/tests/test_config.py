@@ -219,7 +219,7 @@ def test_invalid_toml_names_the_file(tmp_path: pathlib.Path) -> None:
 
 def test_unknown_argument_is_refused(tmp_path: pathlib.Path) -> None:
     """An explicit argument that is not a key is refused with the close match."""
-    with pytest.raises(ConfigurationError, match="unknown argument 'servce_type'.*'service_type'"):
+    with pytest.raises(ConfigurationError, match=r"unknown argument 'servce_type'.*'service_type'"):
         load_settings(tmp_path, env={}, servce_type="x")
 
 
@@ -230,7 +230,9 @@ def test_discover_imports_modules_once_and_names_missing_ones(
     write_project(
         tmp_path,
         '[tool.asgi-lifecycle]\nmodules = ["cfg_hooks_ok"]\n',
-        cfg_hooks_ok="import builtins\nbuiltins.cfg_imports = getattr(builtins, 'cfg_imports', 0) + 1\n",
+        cfg_hooks_ok=(
+            "import builtins\nbuiltins.cfg_imports = getattr(builtins, 'cfg_imports', 0) + 1\n"
+        ),
         cfg_hooks_broken="raise RuntimeError('no database url')\n",
     )
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -301,7 +303,7 @@ def run_program(
 def test_process_wide_lifespan_is_configured_by_the_file_alone(
     tmp_path: pathlib.Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """The process-wide lifespan imports the file's modules and entry points, then its budgets and context apply."""
+    """The process-wide lifespan imports the file's modules and entry points and applies the rest."""
     write_project(
         tmp_path,
         """
@@ -368,7 +370,7 @@ def test_process_wide_lifespan_is_configured_by_the_file_alone(
 def test_broken_entry_point_fails_startup_naming_the_distribution(
     tmp_path: pathlib.Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """An entry point module that fails to import fails the startup before any hook, naming its distribution."""
+    """An entry point that fails to import fails the startup at once, naming its distribution."""
     write_project(tmp_path, "[tool.asgi-lifecycle]\n")
     site = tmp_path_factory.mktemp("site")
     make_distribution(site, "bad-lib", "bad_lib_hooks", "import not_installed_anywhere\n")

@@ -179,13 +179,14 @@ def _check(args: argparse.Namespace) -> int:
         service_types = {settings.service_type, *settings.services}
         for hook in lifespan.hooks:
             service_types.update(hook.service_types or ())
+        failures: dict[str, list[str]] = {}  # one message, every service type it concerns
         for service_type in sorted(service_types):
             try:
                 lifespan.plan(service_type, settings.environment)
             except HookRegistrationError as exc:
-                problem = f"service type {service_type!r}: {exc}"
-                if problem not in problems:
-                    problems.append(problem)
+                failures.setdefault(str(exc), []).append(service_type)
+        for message, names in failures.items():
+            problems.append(f"{message} (service type {', '.join(map(repr, names))})")
     if problems:
         for problem in problems:
             _error(problem)
@@ -208,7 +209,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         _error("run needs a command (run -- COMMAND...) or a function (run module:function)")
         return 2
     function = None
-    if not explicit_command and len(target) == 1 and ":" in target[0]:
+    if not explicit_command and ":" in target[0] and len(target) > 1:
+        _error(
+            f"run {target[0]} takes no arguments: put options such as --service-type before "
+            f"it, or run a command with run -- COMMAND..."
+        )
+        return 2
+    if not explicit_command and ":" in target[0]:
         try:
             function = _load_function(target[0])
         except ConfigurationError as exc:
