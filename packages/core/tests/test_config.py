@@ -303,7 +303,7 @@ def run_program(
 def test_process_wide_lifespan_is_configured_by_the_file_alone(
     tmp_path: pathlib.Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """The process-wide lifespan imports the file's modules and entry points and applies the rest."""
+    """The process-wide lifespan imports the modules and entry points and applies the rest."""
     write_project(
         tmp_path,
         """
