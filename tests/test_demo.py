@@ -143,6 +143,19 @@ def test_demo() -> None:
     assert re.search(r"POST api +/orders +202", output), output
     assert re.search(r"GET  api +/orders/1 +200  confirmed by worker process \d+", output), output
     assert "mugs in stock: 10" in output, output
+    # A few lines of the orders API's /metrics, from the PrometheusListener of lifecycle.py.
+    metrics = output.split("metrics: GET api /metrics")[1].split("\n\n")[0]
+    assert '  asgi_lifecycle_state{service_type="api",state="ready"} 1.0' in metrics, output
+    assert '  asgi_lifecycle_ready{service_type="api"} 1.0' in metrics, output
+    number = r"\d[\d.e+-]*"
+    startup = r'outcome="ok",phase="startup",service_type="api"'
+    assert re.search(
+        rf"asgi_lifecycle_phase_duration_seconds_sum\{{{startup}\}} {number}$", metrics, re.M
+    ), output
+    check = rf'action="start",hook="lifecycle\.check_inventory",{startup}'
+    assert re.search(
+        rf"asgi_lifecycle_hook_duration_seconds_sum\{{{check}\}} {number}$", metrics, re.M
+    ), output
     assert re.search(r"shop\.stock_report .* run by worker process \d+", output), output
     assert re.search(r"beat +exit status +0  clean", output), output
     assert "ok: 6 processes ran their hooks from one module" in output, output

@@ -9,7 +9,8 @@ catalogue, an HTTP client, and a readiness check of the inventory service it dep
 import os
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
 import asgi_lifecycle_fastapi
@@ -38,6 +39,12 @@ class NewOrder(BaseModel):
 def health(context: LifecycleContext) -> dict[str, Any]:
     """Say which process answers: the run's context is a dependency."""
     return {"status": "ok", "service_type": context.service_type, "pid": os.getpid()}
+
+
+@app.get("/metrics")
+def metrics() -> Response:
+    """The Prometheus metrics of this process, the lifecycle's among them (lifecycle.py)."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 @app.get("/products")

@@ -25,6 +25,7 @@ import httpx
 
 import recorder
 from asgi_lifecycle import Lifespan, LifespanContext
+from asgi_lifecycle.prometheus import PrometheusListener
 from store import Catalogue, Database
 
 WEB = ("app", "api", "inventory")  # the processes that serve HTTP
@@ -126,6 +127,10 @@ def deregister_worker(context: LifespanContext) -> None:
     """Tell the database that this worker process takes no more tasks."""
     context.state["database"].deregister_worker(os.getpid())
 
+
+# Prometheus metrics of every hook, phase and state, the same line in every process (the
+# asgi-lifecycle[prometheus] extra); the orders API serves them at /metrics.
+lifespan.add_listener(PrometheusListener())
 
 # The demo's runner prints what ran where: this records every hook result (see recorder.py).
 recorder.install(lifespan)

@@ -344,8 +344,10 @@ class Demo:
             self.show(self.inventory, response, f"mugs in stock: {left}")
             if left != in_stock - 2:
                 raise DemoError(f"the worker's reservation did not reach the inventory: {left}")
+            metrics = self.request(client, self.api, "GET", "/metrics").text
         reporter, units = self.wait_report()
         say()
+        self.show_metrics(metrics)
         say("tasks")
         say(
             f"  shop.fulfil_order({done['id']})  {done['status']} by worker process "
@@ -356,6 +358,27 @@ class Demo:
             f"{reporter}: {units} units in stock"
         )
         say()
+
+    def show_metrics(self, text: str) -> None:
+        """Print a few lines of the orders API's /metrics: its state, readiness, startup."""
+        wanted = [  # a metric, and labels its line must have (they come sorted by name)
+            ("asgi_lifecycle_state{", 'state="ready"'),
+            ("asgi_lifecycle_ready{", ""),
+            ("asgi_lifecycle_phase_duration_seconds_sum{", 'phase="startup"'),
+            ("asgi_lifecycle_hook_duration_seconds_sum{", 'check_inventory"'),
+        ]
+        lines = [
+            line
+            for name, label in wanted
+            for line in text.splitlines()
+            if line.startswith(name) and label in line
+        ]
+        say("metrics: GET api /metrics (PrometheusListener, added in lifecycle.py), a few lines")
+        for line in lines:
+            say(f"  {line}")
+        say()
+        if 'asgi_lifecycle_ready{service_type="api"} 1.0' not in lines:
+            raise DemoError(f"the orders API's /metrics does not say it is ready:\n{text[:600]}")
 
     def wait_order(self, client: httpx.Client, order_id: int) -> dict[str, Any]:
         """Ask the orders API until a worker has handled the order."""

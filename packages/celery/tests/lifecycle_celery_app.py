@@ -32,7 +32,9 @@ EVENTS = os.path.join(DATA, "events.jsonl")
 
 def record(event: str, **fields: Any) -> None:
     """Append one event; a single O_APPEND write keeps lines from processes whole."""
-    line = json.dumps({"event": event, "pid": os.getpid(), "ppid": os.getppid(), **fields})
+    line = json.dumps(
+        {"event": event, "pid": os.getpid(), "ppid": os.getppid(), "at": time.time(), **fields}
+    )
     fd = os.open(EVENTS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, (line + "\n").encode())

@@ -33,8 +33,8 @@ def test_install_twice_says_so(app: Celery, lp: Lifespan, caplog: pytest.LogCapt
     with caplog.at_level(logging.INFO, logger="asgi_lifecycle.celery"):
         asgi_lifecycle_celery.install(app, lifespan=lp)
     assert "already installed" in caplog.text
-    steps = [step for step in app.steps["worker"] if "asgi_lifecycle" in str(step)]
-    assert len(steps) == 1
+    steps = sorted(step.name for step in app.steps["worker"] if "asgi_lifecycle" in str(step))
+    assert steps == ["asgi_lifecycle_celery.Lifecycle", "asgi_lifecycle_celery.Pool"]
 
 
 def test_install_again_with_other_settings_is_an_error(app: Celery, lp: Lifespan) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from importlib.util import find_spec
 
 import pytest
@@ -177,6 +178,31 @@ def test_failing_critical_hook_stops_the_worker(harness: Harness, pool: str) -> 
     assert started(events)
     assert not of(events, "task")
     assert not of(events, "shutdown")
+
+
+@pytest.mark.parametrize("start_method", ["fork", pytest.param("spawn", marks=SPAWN)])
+def test_failed_child_startup_is_not_retried(harness: Harness, start_method: str) -> None:
+    """A pool child whose critical hook fails gets no replacement and the worker exits 1 at once."""
+    if start_method == "fork":
+        # Waiting in the queue: the pool is handed a job that no child will run.
+        harness.send("use", 1)
+    extra = () if start_method == "fork" else ("--pool-start-method=spawn",)
+    worker = harness.start_worker("prefork", 2, *extra, fail="worker")
+    status = worker.wait_exit()
+    exited = time.time()
+    output = worker.output()
+    assert status == 1, output
+    runs = started(harness.events())
+    # Each of the two children the pool started runs the hooks once; none is replaced.
+    assert 1 <= len(runs) <= 2, output
+    assert {run["ppid"] for run in runs} == {worker.pid}
+    assert exited - min(run["at"] for run in runs) < 3.0, output
+    assert not of(harness.events(), "task")
+    last = output.strip().splitlines()[-1]
+    assert "stopped the worker (exit status 1)" in last, output
+    if start_method == "fork":
+        error = "hook 'lifecycle_celery_app.client' raised RuntimeError: database unreachable"
+        assert f"{error} (pid " in last, output
 
 
 def test_supervisor_hooks_run_once_in_the_main_process(harness: Harness) -> None:

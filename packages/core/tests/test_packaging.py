@@ -9,9 +9,18 @@ import asgi_lifecycle
 
 
 def test_installed_metadata_declares_no_dependency() -> None:
-    """The core distribution depends on nothing outside the standard library."""
+    """The core distribution depends on nothing but through its two optional extras."""
     distribution = importlib.metadata.distribution("asgi-lifecycle")
-    assert distribution.requires in (None, [])
+    requires = distribution.requires or []
+    assert [r for r in requires if "extra ==" not in r] == []
+    assert sorted(r.split(";")[0].strip() for r in requires) == [
+        "opentelemetry-api>=1.20",
+        "prometheus-client>=0.17",
+    ]
+    assert sorted(distribution.metadata.get_all("Provides-Extra") or []) == [
+        "opentelemetry",
+        "prometheus",
+    ]
     assert distribution.version == asgi_lifecycle.__version__
 
 
@@ -33,3 +42,27 @@ def test_import_loads_only_the_standard_library() -> None:
     ]
     assert foreign == []
     assert "asgi_lifecycle" in loaded
+
+
+def test_import_loads_neither_integration_library() -> None:
+    """Importing asgi_lifecycle imports neither prometheus_client nor opentelemetry."""
+    probe = (
+        "import sys, json; import asgi_lifecycle; "
+        "print(json.dumps(sorted(n for n in sys.modules "
+        "if n.split('.')[0] in ('prometheus_client', 'opentelemetry'))))"
+    )
+    run = [sys.executable, "-I", "-c"]
+    loaded = subprocess.run(
+        [*run, probe], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert json.loads(loaded) == []
+    # Both are installed here: the integrations, imported on purpose, do load them.
+    probe = (
+        "import sys, json; import asgi_lifecycle.prometheus, asgi_lifecycle.opentelemetry; "
+        "print(json.dumps(sorted({n.split('.')[0] for n in sys.modules} "
+        "& {'prometheus_client', 'opentelemetry'})))"
+    )
+    loaded = subprocess.run(
+        [*run, probe], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert json.loads(loaded) == ["opentelemetry", "prometheus_client"]

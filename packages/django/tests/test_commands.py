@@ -32,11 +32,13 @@ def test_lifecycle_plan_prints_the_ordered_hooks(project: Project) -> None:
         "djl_shop.lifecycle.catalog",
         "djl_shop.lifecycle.count_async",
         "djl_site.maybe_fail",
+        "asgi_lifecycle_django.lifespan_managers",
         "asgi_lifecycle_django.asgi_startup",
         "asgi_lifecycle_django.close_startup_connections",
     ]
     assert plan_names(shutdown) == [
         "asgi_lifecycle_django.asgi_shutdown",
+        "asgi_lifecycle_django.lifespan_managers",
         "djl_shop.lifecycle.catalog",
         "djl_shop.lifecycle.farewell",
         "djl_site.lifecycle.goodbye",

@@ -143,9 +143,73 @@ async def test_startup_failed_raises_with_the_apps_message() -> None:
             pytest.fail("the block must not run")  # pragma: no cover
     assert "the database is down" in info.value.message
     assert info.value.channel == "lifespan.startup.failed"
-    assert isinstance(info.value.app_error, RuntimeError)
-    assert info.value.__cause__ is info.value.app_error
+    assert type(info.value.app_error) is RuntimeError
     assert isinstance(info.value, NativeStartupFailure)
+
+
+async def test_startup_error_of_the_app_matches_its_own_class() -> None:
+    """An app that raises MyError at startup raises an error that is both MyError and LifespanStartupFailed."""  # noqa: E501
+
+    class MyError(Exception):
+        def __init__(self, code: int) -> None:
+            super().__init__(f"error {code}")
+            self.code = code
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        raise MyError(7)
+        yield  # pragma: no cover
+
+    with pytest.raises(MyError, match=r"^error 7") as info:
+        async with LifespanManager(Starlette(lifespan=lifespan)):
+            pytest.fail("the block must not run")  # pragma: no cover
+    error = info.value
+    assert isinstance(error, LifespanStartupFailed)
+    assert error.code == 7
+    assert type(error.app_error) is MyError
+    assert error.app_error.code == 7
+    assert "error 7" in error.message  # Starlette's traceback
+    assert "lifespan.startup.failed" in error.__notes__[-1]
+    assert not getattr(error.app_error, "__notes__", [])  # the app's own error is untouched
+    # The traceback is the app's: its frames, down to the raise in the lifespan.
+    assert info.traceback[-1].name == "lifespan"
+
+
+async def test_shutdown_error_of_the_app_matches_its_own_class() -> None:
+    """An app that raises MyError at shutdown raises an error that is both MyError and LifespanShutdownFailed."""  # noqa: E501
+
+    class MyError(Exception):
+        pass
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        raise MyError("flush failed")
+
+    with pytest.raises(MyError, match="flush failed") as info:
+        async with LifespanManager(Starlette(lifespan=lifespan)):
+            pass
+    assert isinstance(info.value, LifespanShutdownFailed)
+    assert isinstance(info.value, NativeShutdownFailure)
+    assert type(info.value.app_error) is MyError
+
+
+async def test_startup_error_that_cannot_be_combined_stays_wrapped() -> None:
+    """An app raising a BaseException after lifespan.startup.failed raises a plain LifespanStartupFailed caused by it."""  # noqa: E501
+
+    class Stop(BaseException):
+        pass
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "lifespan.startup.failed", "message": "stopping"})
+        raise Stop
+
+    with pytest.raises(LifespanStartupFailed, match="stopping") as info:
+        async with LifespanManager(app):
+            pass  # pragma: no cover
+    assert type(info.value) is LifespanStartupFailed
+    assert type(info.value.__cause__) is Stop
 
 
 async def test_startup_failed_without_raising_still_raises() -> None:
@@ -341,6 +405,59 @@ async def test_body_error_notes_a_failed_shutdown() -> None:
     assert any("the flush failed" in note for note in info.value.__notes__)
 
 
+async def test_body_error_without_shutdown_on_request() -> None:
+    """With shutdown_on_error=False an error in the block cancels the app without a shutdown, as asgi-lifespan does."""  # noqa: E501
+    events: list[str] = []
+    received: list[str] = []
+    inner = starlette_app(events)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        async def spy() -> Message:
+            message = await receive()
+            received.append(message["type"])
+            return message
+
+        await inner(scope, spy, send)
+
+    with pytest.raises(ZeroDivisionError) as info:
+        async with LifespanManager(app, shutdown_on_error=False):
+            _ = 1 / 0
+    assert received == ["lifespan.startup"]  # no lifespan.shutdown was sent
+    assert events == ["startup"]  # the code after the lifespan's yield never ran
+    assert not getattr(info.value, "__notes__", [])
+
+
+async def test_app_error_on_cancellation_replaces_the_block_error() -> None:
+    """With shutdown_on_error=False an app raising while it is cancelled raises that error instead of the block's."""  # noqa: E501
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            raise RuntimeError("the flush failed")
+
+    with pytest.raises(RuntimeError, match="the flush failed") as info:
+        async with LifespanManager(Starlette(lifespan=lifespan), shutdown_on_error=False):
+            _ = 1 / 0
+    assert isinstance(info.value.__context__, ZeroDivisionError)
+    assert any("shutdown_on_error=False" in note for note in info.value.__notes__)
+
+
+async def test_no_error_still_shuts_down_with_shutdown_on_error_false() -> None:
+    """With shutdown_on_error=False a block that does not raise still shuts the app down."""
+    events: list[str] = []
+    async with LifespanManager(starlette_app(events), shutdown_on_error=False):
+        pass
+    assert events == ["startup", "shutdown"]
+
+
+def test_bad_shutdown_on_error_is_refused() -> None:
+    """A shutdown_on_error that is not a bool is refused, naming the option."""
+    with pytest.raises(TypeError, match="shutdown_on_error"):
+        LifespanManager(bare(), shutdown_on_error="no")  # type: ignore[arg-type]
+
+
 async def test_cancelled_block_stops_the_app() -> None:
     """A block cancelled from outside stops the app's lifespan task and lets the cancellation through."""  # noqa: E501
     events: list[str] = []
@@ -368,3 +485,19 @@ def test_non_callable_app_is_refused() -> None:
     """An app that is not callable is refused at once."""
     with pytest.raises(TypeError, match="ASGI application"):
         LifespanManager("app")  # type: ignore[arg-type]
+
+
+async def test_an_exception_group_from_the_app_stays_the_cause() -> None:
+    """An app whose startup raises an exception group gets a plain LifespanStartupFailed caused by it."""  # noqa: E501
+    from asgi_lifecycle_testing import LifespanManager, LifespanStartupFailed
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "lifespan.startup.failed", "message": "no database"})
+        raise ExceptionGroup("startup", [RuntimeError("no database")])
+
+    with pytest.raises(LifespanStartupFailed) as caught:
+        async with LifespanManager(app):
+            pass
+    assert isinstance(caught.value.__cause__, ExceptionGroup)
+    assert "no database" in str(caught.value)

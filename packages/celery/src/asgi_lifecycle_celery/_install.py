@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import select
 import signal
+import threading
 import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 from billiard.process import current_process
@@ -29,6 +32,16 @@ EX_FAILURE = 1
 # What a pool child needs on top of our hooks before it reports for work: Celery's own
 # child set-up (logging, tracers). Celery's default limit, which covers just that.
 _CELERY_CHILD_SETUP = 4.0
+
+# The exit status of a pool child whose startup failed. The pool (in the worker's main
+# process) starts no child in its place: a child started instead would run the same
+# hooks against the same unreachable dependency, again and again until the worker
+# stops. 69 is EX_UNAVAILABLE of sysexits.h; billiard gives meaning only to 0, 1 and 155.
+_CHILD_STARTUP_FAILED = 69
+
+# At most this much of a failed child's error goes back to the main process, in one
+# write to a pipe (writes of up to PIPE_BUF bytes are never interleaved with others).
+_REPORT_LIMIT = select.PIPE_BUF
 
 # A pool child whose startup failed tells the supervising process with this signal.
 # Celery leaves it free (only its remote debugger takes it, when CELERY_RDBSIG is set).
@@ -65,6 +78,15 @@ class _Installation:
         self.hostname: str | None = None
         self.notify_signal: int = signal.SIGTERM
         self.child_failed = False
+        # Forked pool children write their failed startup's error here (spawned ones
+        # inherit no descriptor and only exit with _CHILD_STARTUP_FAILED).
+        self.failure_pipe: tuple[int, int] | None = None
+        self.failures: dict[str, list[int]] = {}
+        # Re-entrant: the signal handler reads the pipe too, in the main thread.
+        self.failures_lock = threading.RLock()
+        self.respawns_held = False
+        self.resignalled = False
+        self.billiard_pool: Any = None
 
     # -- contexts and runners -----------------------------------------------------
 
@@ -116,6 +138,57 @@ class _Installation:
         if self.main_pid is not None and os.getppid() == self.main_pid:
             os.kill(self.main_pid, self.notify_signal)
 
+    def report_failure(self, error: BaseException | None) -> None:
+        """From a forked pool child: hand the failed startup's error to the main process."""
+        if self.failure_pipe is None or error is None:
+            return
+        text = str(error)
+        while True:
+            line = json.dumps({"pid": os.getpid(), "error": text}).encode() + b"\n"
+            if len(line) <= _REPORT_LIMIT or not text:
+                break
+            text = text[: len(text) // 2]
+        try:
+            os.write(self.failure_pipe[1], line)
+        except OSError:  # a full or closed pipe: the child's own log line still has it
+            logger.debug("asgi_lifecycle_celery: could not report the failure to the worker")
+
+    def reported_failures(self) -> dict[str, list[int]]:
+        """In the main process: each error that failed children reported, with their pids."""
+        with self.failures_lock:
+            if self.failure_pipe is not None:
+                chunks = []
+                while True:
+                    try:
+                        chunk = os.read(self.failure_pipe[0], 65536)
+                    except OSError:  # BlockingIOError: nothing more for now
+                        break
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                for line in b"".join(chunks).splitlines():
+                    try:
+                        report = json.loads(line)
+                        self.failures.setdefault(str(report["error"]), []).append(report["pid"])
+                    except (ValueError, KeyError, TypeError):
+                        continue
+            return {error: list(pids) for error, pids in self.failures.items()}
+
+    def close_failure_pipe(self) -> None:
+        with self.failures_lock:
+            if self.failure_pipe is not None:
+                for fd in self.failure_pipe:
+                    os.close(fd)
+                self.failure_pipe = None
+
+    def describe_failures(self) -> str:
+        failures = self.reported_failures()
+        if not failures:
+            return "the child logged the hook and its error above"
+        return "; ".join(
+            f"{error} (pid {', '.join(map(str, pids))})" for error, pids in failures.items()
+        )
+
     # -- the worker's main process ------------------------------------------------
 
     def on_worker_create(self, worker: Any) -> None:
@@ -134,9 +207,18 @@ class _Installation:
         self.main_pid = os.getpid()
         self.hostname = worker.hostname
         self.child_failed = False
+        self.respawns_held = False
+        self.resignalled = False
+        self.billiard_pool = None
+        self.failures = {}
         self._watch_children()
         if self.prefork:
             self._fit_child_start_limit(worker)
+            self.close_failure_pipe()
+            read, write = os.pipe()
+            os.set_blocking(read, False)
+            os.set_blocking(write, False)
+            self.failure_pipe = (read, write)
             os.environ[_WORKER_VARIABLE] = json.dumps(
                 {"app": self.app.main, "pid": self.main_pid, "signal": int(self.notify_signal),
                  "pool": self.pool, "hostname": self.hostname}
@@ -153,15 +235,102 @@ class _Installation:
                 self.stop("supervisor")
                 raise
 
+    def on_pool_started(self, worker: Any) -> None:
+        """In the worker's main process, once the pool has forked its first children.
+
+        billiard starts a child in place of every child that exits, at once and with
+        no limit that applies here; a child whose startup failed would be replaced by
+        one that runs the same hooks and fails the same way. The pool's own
+        `_repopulate_pool` (the one place where it starts replacements) is wrapped so
+        that it starts none once a child failed its startup.
+        """
+        if not self.prefork:
+            return
+        pool = getattr(worker.pool, "_pool", None)
+        repopulate = getattr(pool, "_repopulate_pool", None)
+        if pool is None or repopulate is None:
+            logger.warning(
+                "asgi_lifecycle_celery: this billiard release has no Pool._repopulate_pool; "
+                "a pool child whose startup fails is replaced until the worker has stopped"
+            )
+            return
+
+        def repopulate_unless_failed(exitcodes: list[int | None]) -> None:
+            if _CHILD_STARTUP_FAILED in exitcodes:
+                self.on_child_failed()
+                if self.notify_signal == _CHILD_FAILED and not self.respawns_held:
+                    # Once more, in case the child's own signal came while the main
+                    # thread was busy: it now most likely waits for messages.
+                    self.resignalled = True
+                    os.kill(os.getpid(), _CHILD_FAILED)
+            if self.child_failed:
+                self.hold_respawns()
+                return
+            repopulate(exitcodes)
+
+        pool._repopulate_pool = repopulate_unless_failed
+        self.billiard_pool = pool
+
+    def on_pool_stopping(self) -> None:
+        """In the main process, just before the pool is closed and joined."""
+        if self.child_failed:
+            self.forget_unrunnable_jobs()
+
+    def forget_unrunnable_jobs(self) -> None:
+        """Drop the jobs that no child will run: every child left failed its startup.
+
+        The warm shutdown's join waits for every job handed to the pool, and billiard
+        gives up only 5 s after its last child has gone. No child took these (a child
+        that failed its startup never reads a job), so their messages were not
+        acknowledged: the consumer gives them back to the broker as it stops.
+        """
+        pool = self.billiard_pool
+        if pool is None:
+            return
+        failed = {pid for pids in self.reported_failures().values() for pid in pids}
+        if not failed or not {process.pid for process in list(pool._pool)} <= failed:
+            return
+        cache = pool._cache
+        for key, job in list(cache.items()):
+            if not getattr(job, "_accepted", True):
+                cache.pop(key, None)
+
+    def on_child_failed(self) -> None:
+        """In the main process: a pool child failed its startup; stop the worker."""
+        from celery.worker import state
+
+        self.child_failed = True
+        # Celery's own shutdown handlers stop the worker the same way.
+        setattr(state, "should_stop", EX_FAILURE)  # noqa: B010  # the stubs type it None
+
+    def hold_respawns(self) -> None:
+        if self.respawns_held:
+            return
+        self.respawns_held = True
+        logger.critical(
+            "asgi_lifecycle_celery: a critical startup hook failed in a child of the worker: "
+            "%s; the pool starts no child in place of one that exits, and the worker stops "
+            "with exit status %d",
+            self.describe_failures(), EX_FAILURE,
+        )  # fmt: skip
+
     def _watch_children(self) -> None:
-        def on_child_failed(signum: int, frame: object) -> None:
+        def on_child_failed(signum: int, frame: FrameType | None) -> None:
             if os.getpid() != self.main_pid:
                 return  # a child that inherited the handler
-            from celery.worker import state
+            self.on_child_failed()
+            if self.resignalled:
+                self.resignalled = False
+            else:
+                self.forget_unrunnable_jobs()
+            if _waiting_for_messages(frame):
+                # The consumer looks at the flag only between two waits of 2 s, and
+                # waits once more after it saw it: stop the wait now instead, as if
+                # it had raised. Nothing is in hand there (a message is handed over
+                # in the frames that the wait calls, not in its own).
+                from celery.exceptions import WorkerShutdown
 
-            # Celery's own shutdown handlers stop the worker the same way.
-            self.child_failed = True
-            setattr(state, "should_stop", EX_FAILURE)  # noqa: B010  # the stubs type it None
+                raise WorkerShutdown(EX_FAILURE)
 
         if os.environ.get("CELERY_RDBSIG"):
             logger.warning(
@@ -233,9 +402,10 @@ class _Installation:
             worker.exitcode = EX_FAILURE
             logger.critical(
                 "asgi_lifecycle_celery: stopped the worker (exit status %d) because a critical "
-                "startup hook failed in one of its child processes; its error is logged above",
-                EX_FAILURE,
-            )
+                "startup hook failed in a child of the worker: %s",
+                EX_FAILURE, self.describe_failures(),
+            )  # fmt: skip
+        self.close_failure_pipe()
 
     # -- pool children --------------------------------------------------------------
 
@@ -268,9 +438,11 @@ class _Installation:
                 "a pool child",
                 "the child exits and the worker stops",
             )
-        except SystemExit:
+        except SystemExit as failed:
+            # The error first, so that it is there when the signal makes the worker stop.
+            self.report_failure(failed.__cause__)
             self.tell_supervisor()
-            raise
+            raise SystemExit(_CHILD_STARTUP_FAILED) from failed.__cause__
 
     # -- beat -------------------------------------------------------------------------
 
@@ -315,6 +487,45 @@ class _LifecycleStep(bootsteps.Step):
             installation.on_worker_create(parent)
 
 
+def _waiting_for_messages(frame: FrameType | None) -> bool:
+    """Whether the main thread was interrupted in kombu's wait for messages.
+
+    That is the polling transports' ``drain_events`` (filesystem, memory, SQS,
+    SQLAlchemy, ...), in its own frame: sleeping between two polls.
+    """
+    try:
+        from kombu.transport.virtual.base import Transport
+    except ImportError:  # pragma: no cover - kombu comes with celery
+        return False
+    drain_events = getattr(Transport, "drain_events", None)
+    code = getattr(drain_events, "__code__", None)
+    return frame is not None and code is not None and frame.f_code is code
+
+
+class _PoolStep(bootsteps.StartStopStep):
+    """Holds the pool's replacements back once a child failed its startup.
+
+    Started right after the pool (which forks the first children as it starts),
+    before the consumer: billiard's supervisor first looks at the children 0.8 s
+    after the pool started, and the hub only once the consumer runs.
+    """
+
+    name = "asgi_lifecycle_celery.Pool"
+    label = "asgi-lifecycle pool"
+    requires = ("celery.worker.components:Pool",)
+
+    def start(self, parent: Any) -> None:
+        installation = _installations.get(parent.app)
+        if installation is not None:
+            installation.on_pool_started(parent)
+
+    def stop(self, parent: Any) -> None:
+        # Stopped before the pool is, being started after it.
+        installation = _installations.get(parent.app)
+        if installation is not None:
+            installation.on_pool_stopping()
+
+
 def _connect(installation: _Installation) -> None:
     app = installation.app
 
@@ -341,6 +552,7 @@ def _connect(installation: _Installation) -> None:
     signals.worker_shutdown.connect(on_worker_shutdown, weak=False, dispatch_uid=uid)
     signals.beat_init.connect(on_beat_init, weak=False, dispatch_uid=uid)
     app.steps["worker"].add(_LifecycleStep)
+    app.steps["worker"].add(_PoolStep)
 
 
 def install(
@@ -366,7 +578,8 @@ def install(
 
     Each of those processes keeps one event loop alive from startup to shutdown;
     tasks reach it with `run` and the state with `current_context`. A critical
-    startup hook that fails stops the worker (or beat) with exit status 1.
+    startup hook that fails stops the worker (or beat) with exit status 1; in a
+    prefork worker the pool starts no child in place of the one that failed.
 
     Args:
         celery_app: The Celery app.

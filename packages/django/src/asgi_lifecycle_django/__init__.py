@@ -6,6 +6,7 @@
   (``wsgi.py``, ``runserver``, gunicorn sync workers).
 - `LifecycleMiddleware`: ``request.state`` and ``request.lifecycle``.
 - `asgi_startup`, `asgi_shutdown`: signals sent at startup and shutdown.
+- `register_lifespan_manager`: django-asgi-lifespan's context managers, unchanged.
 - `run_lifecycle`, `LifecycleCommandMixin`: the hooks around commands and scripts.
 - `build_context`: the `LifespanContext` that ``settings.ASGI_LIFECYCLE`` describes.
 - ``asgi_lifecycle_django.testing``: test clients that run the lifespan.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from ._asgi import LifecycleASGIHandler, get_asgi_application
 from ._commands import LifecycleCommandMixin, run_lifecycle
+from ._managers import register_lifespan_manager
 from ._middleware import LifecycleMiddleware
 from ._settings import build_context
 from ._signals import asgi_shutdown, asgi_startup
@@ -37,5 +39,6 @@ __all__ = (
     "build_context",
     "get_asgi_application",
     "get_wsgi_application",
+    "register_lifespan_manager",
     "run_lifecycle",
 )

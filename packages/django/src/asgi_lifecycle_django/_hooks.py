@@ -20,6 +20,7 @@ from django.db import connections
 from asgi_lifecycle import Lifespan, LifespanContext, run_in_thread
 from asgi_lifecycle.types import SyncRunner
 
+from ._managers import MANAGERS, run_lifespan_managers
 from ._signals import asgi_shutdown, asgi_startup, send
 
 if TYPE_CHECKING:
@@ -126,6 +127,8 @@ def close_connections() -> None:
 
 def install(lifespan: Lifespan) -> None:
     """Register the adapter's hooks on a `Lifespan`; registering again does nothing."""
+    # django-asgi-lifespan's registered context managers (register_lifespan_manager).
+    lifespan.add_resource(run_lifespan_managers, name=MANAGERS, priority=LAST)
     lifespan.add_start_hook(send_asgi_startup, name=STARTUP_SIGNAL, priority=LAST)
     lifespan.add_start_hook(
         close_connections, name=CLOSE_AFTER_STARTUP, priority=LAST, after=[STARTUP_SIGNAL]

@@ -27,6 +27,9 @@ class Capabilities:
     # Two instances of the framework can run at once in one process, so that a
     # second start of a run that is already running can be tested.
     overlapping_runs: bool = True
+    # A stop requested during the startup (what a SIGTERM does, through
+    # `Lifespan.request_stop`) reaches the run where the framework's startup runs it.
+    stop_during_startup: bool = True
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

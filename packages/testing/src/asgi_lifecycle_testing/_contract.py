@@ -532,6 +532,36 @@ class LifecycleContract:
         assert recorder.events == [("setup", "db"), ("start", "boom"), ("teardown", "db")]
         assert not lp.is_initialized()
 
+    @requires("stop_during_startup")
+    @_contract_test
+    async def test_stop_during_startup_rolls_back_and_refuses(
+        self, harness: Harness, recorder: LifecycleRecorder
+    ) -> None:
+        """A stop requested while a startup hook runs cancels it, rolls back what started, and makes the framework refuse to start natively."""  # noqa: E501
+        lp = Lifespan()
+        resource(lp, recorder, "db")
+
+        async def slow(context: LifespanContext) -> None:
+            recorder.record("start", "slow")
+            lp.request_stop(context.service_type, context.environment)
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                recorder.record("cancelled", "slow")
+                raise
+
+        lp.add_start_hook(slow, name=_name("slow"))
+        start(lp, recorder, "never")
+        message = await refused(harness, lp, API)
+        assert "StopRequested" in message or "stopped" in message, message
+        assert recorder.events == [
+            ("setup", "db"),
+            ("start", "slow"),
+            ("cancelled", "slow"),
+            ("teardown", "db"),
+        ]
+        assert not lp.is_initialized()
+
     @_contract_test
     async def test_start_again_after_refused_start(
         self, harness: Harness, recorder: LifecycleRecorder

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 from asgi_lifecycle.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._harness import NativeShutdownFailure, NativeStartupFailure
+from ._harness import NativeFailure, NativeShutdownFailure, NativeStartupFailure
 
 __all__ = (
     "LifespanManager",
@@ -38,12 +38,24 @@ class LifespanProtocolError(Exception):
 class LifespanStartupFailed(NativeStartupFailure):
     """The app answered ``lifespan.startup.failed``.
 
+    When the app also raised an exception (Starlette, FastAPI and
+    asgi-lifecycle re-raise after sending the message), the error raised is the
+    app's own, made a `LifespanStartupFailed` too: it is an instance of a
+    subclass of both the app's exception class and this one, with the app's
+    arguments, attributes, traceback and notes. So ``pytest.raises(MyError)``
+    (what asgi-lifespan users wrote) and ``pytest.raises(LifespanStartupFailed)``
+    both match, and so does the contract suite's `NativeStartupFailure`.
+    ``app_error`` is then the app's exception object itself. Where the app only
+    sent the message, or raised something that cannot be combined (a
+    ``BaseException`` that is not an ``Exception``), the error is a plain
+    `LifespanStartupFailed` with ``app_error`` as its ``__cause__``.
+
     Attributes:
         message: The ``message`` of the event (Starlette and asgi-lifecycle put
             the traceback there).
         app_error: The exception the app raised after sending it, or ``None``
             if it returned quietly (which servers in ``--lifespan auto`` mode
-            mistake for "lifespan unsupported"). It is also ``__cause__``.
+            mistake for "lifespan unsupported").
     """
 
     def __init__(self, message: str, app_error: BaseException | None = None) -> None:
@@ -54,6 +66,11 @@ class LifespanStartupFailed(NativeStartupFailure):
 class LifespanShutdownFailed(NativeShutdownFailure):
     """The app answered ``lifespan.shutdown.failed``.
 
+    As with `LifespanStartupFailed`, when the app also raised, the error raised
+    is the app's own exception made a `LifespanShutdownFailed` too, so both
+    ``pytest.raises(MyError)`` and ``pytest.raises(LifespanShutdownFailed)``
+    match.
+
     Attributes:
         message: The ``message`` of the event.
         app_error: The exception the app raised after sending it, or ``None``.
@@ -62,6 +79,59 @@ class LifespanShutdownFailed(NativeShutdownFailure):
     def __init__(self, message: str, app_error: BaseException | None = None) -> None:
         super().__init__(message, channel="lifespan.shutdown.failed")
         self.app_error = app_error
+
+
+_Failed: TypeAlias = LifespanStartupFailed | LifespanShutdownFailed
+# (the app's exception class, the manager's failure class) -> the class that is both
+_COMBINED: dict[tuple[type[BaseException], type[_Failed]], type[_Failed]] = {}
+
+
+def _failure(
+    kind: type[_Failed],
+    message: str,
+    app_error: BaseException | None,
+) -> BaseException:
+    """Return the error for an app that answered ``...failed`` (see `LifespanStartupFailed`)."""
+    plain = kind(message, app_error)
+    if app_error is None:
+        return plain
+    plain.__cause__ = app_error
+    original = type(app_error)
+    # An exception group's `message` is its own, read-only: `pytest.raises` users match
+    # groups with `ExceptionGroup` and `.exceptions`, which the cause still offers.
+    if not isinstance(app_error, Exception) or isinstance(
+        app_error, (NativeFailure, BaseExceptionGroup)
+    ):
+        return plain
+    combined = _COMBINED.get((original, kind))
+    try:
+        if combined is None:
+            combined = type(
+                original.__name__,
+                (original, kind),
+                {"__module__": original.__module__, "__qualname__": original.__qualname__},
+            )
+            _COMBINED[(original, kind)] = combined
+        error = combined.__new__(combined, *app_error.args)
+        error.__dict__.update(app_error.__dict__)
+    except Exception:  # a final class, a layout conflict, a __new__ of its own
+        return plain
+    if "__notes__" in app_error.__dict__:  # a copy: the note below is not the app's
+        error.__notes__ = list(app_error.__notes__)
+    error.args = app_error.args
+    error.message = message
+    error.channel = plain.channel
+    error.app_error = app_error
+    error.__cause__ = app_error.__cause__
+    error.__context__ = app_error.__context__
+    error.__suppress_context__ = app_error.__suppress_context__
+    error.__traceback__ = app_error.__traceback__
+    error.add_note(
+        f"(the app answered {plain.channel} and raised this error: LifespanManager raises it "
+        f"as both {original.__name__} and {kind.__name__}; the message is its .message, "
+        f"the app's own exception object its .app_error)"
+    )
+    return error
 
 
 def _check_timeout(name: str, value: float | None) -> float | None:
@@ -91,6 +161,7 @@ class _Cycle:
         self.phase: Literal["startup", "shutdown"] = "startup"
         self.answer: str | None = None  # the answer to the phase in progress, once sent
         self.supported = True
+        self.aborting = False  # once cancelled, whatever the app still sends is moot
         self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -130,6 +201,8 @@ class _Cycle:
 
     async def send(self, message: Message) -> None:
         kind = str(message.get("type"))
+        if self.aborting:
+            return
         if self.received == 0:
             raise LifespanNotSupported(
                 f"the app sent {kind!r} before its first receive() on the lifespan scope"
@@ -189,12 +262,23 @@ class _Cycle:
         task = self.task
         if task is None:
             return
+        self.aborting = True
         if not task.done():
             task.cancel()
             await asyncio.wait({task}, timeout=timeout)
         if task.done():
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    async def cancel(self, timeout: float | None) -> BaseException | None:
+        """Cancel the app's task without a shutdown; return what it raised other than that."""
+        await self.abort(timeout)
+        raised = None
+        while not self.outbox.empty():
+            kind, value = self.outbox.get_nowait()
+            if kind == "exit" and not isinstance(value, asyncio.CancelledError):
+                raised = value
+        return raised
 
     async def startup(self, timeout: float | None, tolerate: bool) -> None:
         loop = asyncio.get_running_loop()
@@ -204,7 +288,7 @@ class _Cycle:
             if value["type"] == "lifespan.startup.complete":
                 return
             app_error = await self.finish(deadline)
-            raise LifespanStartupFailed(str(value.get("message") or ""), app_error) from app_error
+            raise _failure(LifespanStartupFailed, str(value.get("message") or ""), app_error)
         if kind == "error":
             await self.abort(timeout)
             raise value
@@ -251,7 +335,7 @@ class _Cycle:
             app_error = await self.finish(deadline)
             if value["type"] == "lifespan.shutdown.failed":
                 message = str(value.get("message") or "")
-                raise LifespanShutdownFailed(message, app_error) from app_error
+                raise _failure(LifespanShutdownFailed, message, app_error)
             if app_error is not None:
                 raise app_error
             return
@@ -285,6 +369,15 @@ class LifespanManager:
         tolerate_unsupported: Run apps without lifespan support (the app fails
             or returns before its first ``receive()``) instead of raising
             `LifespanNotSupported`; ``supported`` is then ``False``.
+        shutdown_on_error: What happens when the ``async with`` block raises.
+            ``True`` (the default): the app's shutdown runs (``lifespan.shutdown``
+            is sent and answered) before the block's error propagates, as a
+            server shuts an app down whatever happened while it served; a failed
+            shutdown is added to the block's error as a note. ``False``:
+            asgi-lifespan's behaviour exactly: no ``lifespan.shutdown`` is sent,
+            the app's lifespan task is cancelled, and if the app raises while
+            being cancelled (Starlette runs its shutdown handlers on
+            cancellation) that error replaces the block's.
 
     Attributes:
         app: The app to send requests to: the wrapped app, with the lifespan
@@ -295,8 +388,11 @@ class LifespanManager:
             before the first startup).
 
     Raises:
-        LifespanStartupFailed: on entry, the app answered ``lifespan.startup.failed``.
-        LifespanShutdownFailed: on exit, the app answered ``lifespan.shutdown.failed``.
+        LifespanStartupFailed: on entry, the app answered ``lifespan.startup.failed``
+            (if it also raised, the error is the app's own exception, made a
+            `LifespanStartupFailed` too, so ``pytest.raises(TheAppsError)`` matches).
+        LifespanShutdownFailed: on exit, the app answered ``lifespan.shutdown.failed``
+            (the same: the app's own exception, made a `LifespanShutdownFailed`).
         LifespanNotSupported: on entry, the app has no lifespan support.
         LifespanProtocolError: the app sent a message out of turn, answered twice,
             or returned without answering.
@@ -310,12 +406,20 @@ class LifespanManager:
         shutdown_timeout: float | None = 5,
         *,
         tolerate_unsupported: bool = False,
+        shutdown_on_error: bool = True,
     ) -> None:
         if not callable(app):
             raise TypeError(f"LifespanManager(app) needs an ASGI application, got {app!r}")
         self.startup_timeout = _check_timeout("startup_timeout", startup_timeout)
         self.shutdown_timeout = _check_timeout("shutdown_timeout", shutdown_timeout)
         self.tolerate_unsupported = bool(tolerate_unsupported)
+        if not isinstance(shutdown_on_error, bool):
+            raise TypeError(
+                f"LifespanManager(shutdown_on_error=...) must be True (shut the app down when "
+                f"the block raises) or False (cancel it, as asgi-lifespan does); got "
+                f"{shutdown_on_error!r}"
+            )
+        self.shutdown_on_error = shutdown_on_error
         self.state: dict[str, Any] = {}
         self.supported: bool | None = None
         self._inner = app
@@ -359,6 +463,16 @@ class LifespanManager:
         if exc is not None and not isinstance(exc, Exception):
             # Cancelled or interrupted: no polite shutdown, stop the app's task.
             await cycle.abort(self.shutdown_timeout)
+            return
+        if exc is not None and not self.shutdown_on_error:
+            app_error = await cycle.cancel(self.shutdown_timeout)
+            if app_error is not None:
+                app_error.add_note(
+                    f"(raised by the app's lifespan when LifespanManager cancelled it, without "
+                    f"a shutdown, after the block raised {type(exc).__name__}: "
+                    f"shutdown_on_error=False)"
+                )
+                raise app_error
             return
         try:
             await cycle.shutdown(self.shutdown_timeout)
