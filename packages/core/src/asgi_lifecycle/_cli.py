@@ -1,4 +1,4 @@
-"""The ``asgi-lifecycle`` command: ``plan``, ``check``, ``run`` and ``health``.
+"""The ``asgi-lifecycle`` command: ``plan``, ``check``, ``run``, ``health`` and ``analyze``.
 
 Standard library only (argparse). Every subcommand reads the configuration
 (`load_settings`), imports the hook modules (`discover`) and works on the
@@ -20,6 +20,7 @@ from ._config import Settings, discover, load_settings
 from ._errors import ConfigurationError, HookRegistrationError, StartupFailed
 from ._hook import Hook
 from ._lifespan import Lifespan, lifespan
+from ._timeline import Timeline
 
 __all__ = ("main",)
 
@@ -45,12 +46,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check(args)
     try:
         settings = _settings(args)
-        lifespan.configure_from(settings)
+        owner = _owner(args.lifespan)
+        owner.configure_from(settings)
     except (ConfigurationError, HookRegistrationError) as exc:
         _error(str(exc))
         return 1
-    handler = {"plan": _plan, "run": _run, "health": _health}[args.command]
-    return handler(args, settings)
+    handler = {"plan": _plan, "run": _run, "health": _health, "analyze": _analyze}[args.command]
+    return handler(args, settings, owner)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
             metavar="MODULE",
             help="a hook module to import, in addition to the configured ones (repeatable)",
         )
+        sub.add_argument(
+            "--lifespan",
+            metavar="MODULE:NAME",
+            help="the Lifespan the hooks are registered on, if not asgi_lifecycle.lifespan "
+            "(for a service that makes its own, such as lifecycle:lifespan)",
+        )
 
     plan = commands.add_parser("plan", help="list the hooks in start order, running nothing")
     common(plan)
@@ -90,6 +98,22 @@ def _parser() -> argparse.ArgumentParser:
         "health", help="run the startup, print the readiness report as JSON, shut down"
     )
     common(health)
+    analyze = commands.add_parser(
+        "analyze",
+        help="run the startup and the shutdown, print a Gantt chart of the hooks and write "
+        "an SVG timeline with the critical path marked",
+    )
+    common(analyze)
+    analyze.add_argument(
+        "--svg",
+        default="lifecycle-timeline.svg",
+        metavar="PATH",
+        help="where to write the SVG picture (default: lifecycle-timeline.svg; - for none)",
+    )
+    analyze.add_argument("--format", choices=("text", "json"), default="text")
+    analyze.add_argument(
+        "--width", type=int, default=60, help="columns of the text chart (default: 60)"
+    )
     return parser
 
 
@@ -107,22 +131,22 @@ def _error(message: str) -> None:
     print(f"{PROG}: error: {message}", file=sys.stderr)
 
 
-def _plan(args: argparse.Namespace, settings: Settings) -> int:
+def _plan(args: argparse.Namespace, settings: Settings, owner: Lifespan) -> int:
     try:
-        hooks = lifespan.plan(settings.service_type, settings.environment)
+        hooks = owner.plan(settings.service_type, settings.environment)
     except HookRegistrationError as exc:
         _error(str(exc))
         return 1
-    described = [_describe(hook, lifespan) for hook in hooks]
+    described = [_describe(hook, owner) for hook in hooks]
     if args.format == "json":
         document = {
             "service_type": settings.service_type,
             "environment": settings.environment,
             "config_file": settings.source,
-            "concurrent": lifespan.concurrent,
-            "timeout": lifespan.timeout,
-            "startup_timeout": lifespan.startup_timeout,
-            "shutdown_timeout": lifespan.shutdown_timeout,
+            "concurrent": owner.concurrent,
+            "timeout": owner.timeout,
+            "startup_timeout": owner.startup_timeout,
+            "shutdown_timeout": owner.shutdown_timeout,
             "hooks": described,
         }
         print(json.dumps(document, indent=2))
@@ -132,9 +156,9 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
         f"({settings.environment}), in start order; shutdown runs the reverse"
     )
     print(
-        f"budgets: startup {_seconds(lifespan.startup_timeout)}, shutdown "
-        f"{_seconds(lifespan.shutdown_timeout)}, per hook {_seconds(lifespan.timeout)}; "
-        f"concurrent: {str(lifespan.concurrent).lower()}; config file: {settings.source or 'none'}"
+        f"budgets: startup {_seconds(owner.startup_timeout)}, shutdown "
+        f"{_seconds(owner.shutdown_timeout)}, per hook {_seconds(owner.timeout)}; "
+        f"concurrent: {str(owner.concurrent).lower()}; config file: {settings.source or 'none'}"
     )
     for index, item in enumerate(described, 1):
         after = f" after={','.join(item['after'])}" if item["after"] else ""
@@ -165,24 +189,30 @@ def _seconds(value: float | None) -> str:
 
 def _check(args: argparse.Namespace) -> int:
     problems: list[str] = []
+    owner = lifespan
     try:
         settings = _settings(args)
     except ConfigurationError as exc:
         problems.extend(exc.problems)
         settings = None
+    try:
+        owner = _owner(args.lifespan)
+    except ConfigurationError as exc:
+        problems.extend(exc.problems)
+        settings = None
     if settings is not None:
         try:
-            lifespan.configure_from(settings, import_modules=False)
+            owner.configure_from(settings, import_modules=False)
             discover(settings)
         except ConfigurationError as exc:
             problems.extend(exc.problems)
         service_types = {settings.service_type, *settings.services}
-        for hook in lifespan.hooks:
+        for hook in owner.hooks:
             service_types.update(hook.service_types or ())
         failures: dict[str, list[str]] = {}  # one message, every service type it concerns
         for service_type in sorted(service_types):
             try:
-                lifespan.plan(service_type, settings.environment)
+                owner.plan(service_type, settings.environment)
             except HookRegistrationError as exc:
                 failures.setdefault(str(exc), []).append(service_type)
         for message, names in failures.items():
@@ -194,13 +224,13 @@ def _check(args: argparse.Namespace) -> int:
         return 1
     assert settings is not None
     print(
-        f"{PROG} check: ok: {len(lifespan.hooks)} hook(s) and {len(lifespan.health_checks)} "
+        f"{PROG} check: ok: {len(owner.hooks)} hook(s) and {len(owner.health_checks)} "
         f"health check(s); config file: {settings.source or 'none'}"
     )
     return 0
 
 
-def _run(args: argparse.Namespace, settings: Settings) -> int:
+def _run(args: argparse.Namespace, settings: Settings, owner: Lifespan) -> int:
     target: list[str] = list(args.target)
     explicit_command = bool(target) and target[0] == "--"
     if explicit_command:
@@ -221,7 +251,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         except ConfigurationError as exc:
             _error(str(exc))
             return 1
-    runner = lifespan.run_blocking(settings.context())
+    runner = owner.run_blocking(settings.context())
     try:
         runner.start()
     except StartupFailed as exc:
@@ -286,8 +316,8 @@ def _call(function: Any, runner: Any) -> int:
     return result if isinstance(result, int) else 0
 
 
-def _health(args: argparse.Namespace, settings: Settings) -> int:
-    runner = lifespan.run_blocking(settings.context())
+def _health(args: argparse.Namespace, settings: Settings, owner: Lifespan) -> int:
+    runner = owner.run_blocking(settings.context())
     try:
         runner.start()
     except StartupFailed as exc:
@@ -295,8 +325,66 @@ def _health(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     try:
         context = runner.context
-        report = runner.call(lifespan.health(context.service_type, context.environment))
+        report = runner.call(owner.health(context.service_type, context.environment))
         print(report.to_json(details=True))
         return 0 if report.ok else 1
     finally:
         runner.stop()
+
+
+def _owner(spec: str | None) -> Lifespan:
+    """The `Lifespan` named by ``--lifespan MODULE:NAME``, or the process-wide one."""
+    if spec is None:
+        return lifespan
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ConfigurationError(
+            f"--lifespan {spec}: give MODULE:NAME, such as --lifespan myapp.lifecycle:lifespan"
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"--lifespan {spec}: cannot import {module_name!r}: {exc}; check the spelling and "
+            f"that it is on sys.path"
+        ) from exc
+    found = getattr(module, attribute, None)
+    if not isinstance(found, Lifespan):
+        raise ConfigurationError(
+            f"--lifespan {spec}: {module_name}.{attribute} is "
+            f"{'missing' if found is None else type(found).__name__}, not a Lifespan"
+        )
+    return found
+
+
+def _analyze(args: argparse.Namespace, settings: Settings, owner: Lifespan) -> int:
+    timeline = Timeline()
+    owner.add_listener(timeline)
+    status = 0
+    try:
+        runner = owner.run_blocking(settings.context())
+        try:
+            runner.start()
+        except StartupFailed as exc:
+            _error(str(exc))
+            status = 1
+        else:
+            report = runner.stop()
+            if not report.ok:
+                status = 1
+    finally:
+        owner.remove_listener(timeline)
+    if args.format == "json":
+        print(json.dumps(timeline.to_dict(), indent=2))
+    else:
+        print(timeline.to_text(max(10, args.width)))
+    if args.svg != "-":
+        title = f"asgi-lifecycle analyze: {settings.service_type} ({settings.environment})"
+        try:
+            with open(args.svg, "w", encoding="utf-8") as handle:
+                handle.write(timeline.to_svg(title))
+        except OSError as exc:
+            _error(f"cannot write the SVG to {args.svg!r}: {exc}")
+            return 1
+        print(f"wrote {args.svg}", file=sys.stderr)
+    return status
