@@ -191,9 +191,14 @@ class Timeline(LifecycleListener):
             width: The columns of the chart's time axis.
         """
         total = self.end or 1.0
-        names = [bar.result.hook.name for span in self._phases for bar in span.bars]
-        label = max((len(name) for name in names), default=4) + 10
-        lines = [f"{'':<{label}} 0{'':>{width - 1}}{total * 1000:.1f} ms"]
+        names = [
+            f"{bar.result.hook.name} {bar.result.action}"
+            for span in self._phases
+            for bar in span.bars
+        ]
+        label = max(16, max((len(name) for name in names), default=0) + 3)
+        end = f"{total * 1000:.1f} ms"
+        lines = [f"{'hook and action':<{label}} 0 ms{end:>{width - 3}}"]
         for span in self._phases:
             report = span.report
             lines.append(
@@ -325,7 +330,8 @@ def _svg(timeline: Timeline, title: str) -> str:
                 rect,
                 "title",
                 f"{result.hook.name} {result.action} {result.outcome}: "
-                f"{bar.start * 1000:.1f} to {bar.end * 1000:.1f} ms ({result.hook.source})",
+                f"{bar.start * 1000:.1f} to {bar.end * 1000:.1f} ms "
+                f"({_file_line(result.hook.source)})",
             )
             _add(svg, "text", f"{result.hook.name} ({result.action})", x="22", y=str(y + 15))
             ending = "" if result.ok else f" {result.outcome}"
@@ -341,6 +347,11 @@ def _svg(timeline: Timeline, title: str) -> str:
             y += _ROW
     ET.indent(svg)
     return ET.tostring(svg, encoding="unicode") + "\n"
+
+
+def _file_line(source: str) -> str:
+    """``file.py:12`` of a hook's source: a picture is shared, the folders are the machine's."""
+    return source.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def _ticks(total: float) -> list[float]:
