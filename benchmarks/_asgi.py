@@ -94,9 +94,9 @@ async def discard(message: Message) -> None:
     """A ``send`` that drops the message."""
 
 
-async def time_requests(app: Any, count: int) -> float:
-    """Serve ``count`` requests one after another; return nanoseconds per request."""
-    base = http_scope()
+async def time_requests(app: Any, count: int, path: str = "/") -> float:
+    """Serve ``count`` requests for ``path`` one after another; return nanoseconds per request."""
+    base = http_scope(path)
     state = STATE
     start = perf_counter_ns()
     for _ in range(count):
@@ -106,14 +106,14 @@ async def time_requests(app: Any, count: int) -> float:
     return (perf_counter_ns() - start) / count
 
 
-async def check_response(app: Any) -> None:
-    """Raise unless ``app`` answers one request with status 200."""
+async def check_response(app: Any, path: str = "/") -> None:
+    """Raise unless ``app`` answers one request for ``path`` with status 200."""
     sent: list[Message] = []
 
     async def record(message: Message) -> None:
         sent.append(message)
 
-    scope = http_scope()
+    scope = http_scope(path)
     scope["state"] = STATE.copy()
     await app(scope, receive_request, record)
     if not sent or sent[0].get("status") != 200:

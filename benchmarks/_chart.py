@@ -15,11 +15,15 @@ REFERENCE = "#6a9f58"
 
 
 def _colour(label: str) -> str:
-    if "shutdown_timeout" in label:
+    if "shutdown_timeout" in label or "(diagnostic)" in label:
         return DIAGNOSTIC
     if "floor" in label or "pass-through" in label or "AsyncExitStack" in label:
         return REFERENCE
+    if label.startswith(("no listener", "plain request", "Starlette request")):
+        return REFERENCE
     if label.startswith(("asgi-lifecycle", "ours")) and "0.0.2" not in label:
+        return OURS
+    if "Listener" in label:  # P7: our listeners
         return OURS
     return OTHER
 
@@ -75,6 +79,8 @@ def draw(sections: Sequence[Section], path: Path, subtitle: str) -> None:
         ("P3", "us_per_hook", "us per hook", "P3 - runner cost per no-op hook"),
         ("P4", "ms", "ms", "P4 - import cost"),
         ("P5", "s", "s to shutdown", "P5 - shutdown with hung hooks"),
+        ("P6", "ns", "ns per request", "P6 - health probe, in-process"),
+        ("P7", "us_per_hook", "us per hook", "P7 - listener overhead per no-op hook"),
         ("C12", "before_after", "x AsyncExitStack", "C12 - runner cost, before and after"),
     ]
     present = [panel for panel in panels if panel[1] in by_id.get(panel[0], {})]
@@ -85,7 +91,7 @@ def draw(sections: Sequence[Section], path: Path, subtitle: str) -> None:
     figure, axes = plt.subplots(rows, columns, figsize=(14, 4.2 * rows), squeeze=False)
     for axis, (id, key, unit, title) in zip(axes.flat, present, strict=False):
         data = by_id[id][key]
-        if id in ("P3", "C12"):
+        if id in ("P3", "C12", "P7"):
             _grouped(axis, data, unit, title)
         else:
             _bars(axis, data, unit, title)

@@ -1,8 +1,11 @@
 """Run the benchmarks, print the table, and write it as Markdown, JSON and a PNG chart.
 
     python benchmarks/run.py                 # everything, full size, into benchmarks/results/
-    python benchmarks/run.py --only P1,P3    # some of them
+    python benchmarks/run.py --only P1,P3    # some of them (written under .cache/)
     python benchmarks/run.py --size quick    # a quicker look (written under .cache/)
+
+Only a full run of every benchmark writes benchmarks/results/: the committed results
+always hold the whole table, from one run.
 
 The benchmarks assert nothing: a missed target is reported, not raised.
 """
@@ -22,6 +25,8 @@ import _report
 import bench_core
 import bench_django
 import bench_import
+import bench_listeners
+import bench_probe
 import bench_request
 import bench_runner
 import bench_shutdown
@@ -47,6 +52,8 @@ BENCHMARKS: dict[str, ModuleType] = {
         bench_runner,
         bench_import,
         bench_shutdown,
+        bench_probe,
+        bench_listeners,
         bench_core,
     )
 }
@@ -58,6 +65,8 @@ VERSIONS = (
     "fastapi",
     "django",
     "django-asgi-lifespan",
+    "prometheus-client",
+    "opentelemetry-sdk",
 )
 
 
@@ -74,8 +83,8 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
         "--out",
         type=Path,
         default=None,
-        help="where results.md/.json/.png go (default: benchmarks/results for "
-        "--size full, benchmarks/.cache/results-<size> otherwise)",
+        help="where results.md/.json/.png go (default: benchmarks/results for a "
+        "full run of every benchmark, benchmarks/.cache/results-<size> otherwise)",
     )
     parser.add_argument(
         "--cache-dir",
@@ -97,7 +106,8 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
         parser.error(f"--only: unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}")
     args.only = [lower[name.lower()] for name in wanted] or list(BENCHMARKS)
     if args.out is None:
-        args.out = DEFAULT_OUT if args.size == "full" else DEFAULT_CACHE / f"results-{args.size}"
+        everything = args.size == "full" and args.only == list(BENCHMARKS)
+        args.out = DEFAULT_OUT if everything else DEFAULT_CACHE / f"results-{args.size}"
     return args
 
 

@@ -55,6 +55,26 @@ ROWS: dict[str, dict[str, str | None]] = {
         "P3.v002_register": "peer",
     },
     "P4": {"P4.asyncio": None, "P4.ours": None, "P4.stdlib": None, "P4.v002": "peer"},
+    "P6": {
+        "P6.plain": None,
+        "P6.starlette": "starlette",
+        "P6.live": None,
+        "P6.cached": None,
+        "P6.uncached": None,
+        "P6.check": None,
+    },
+    "P7": {
+        f"P7.{name}.{n}": {
+            "none": None,
+            "empty": None,
+            "prometheus": "prometheus_client",
+            "prometheus_warm": "prometheus_client",
+            "otel": "opentelemetry.sdk",
+            "otel_noop": "opentelemetry",
+        }[name]
+        for n in (10, 100)
+        for name in ("none", "empty", "prometheus", "prometheus_warm", "otel", "otel_noop")
+    },
     "C12": {
         "C12.pairs": "baseline",
         "C12.resources": "baseline",

@@ -158,6 +158,20 @@ def test_demo() -> None:
     ), output
     assert re.search(r"shop\.stock_report .* run by worker process \d+", output), output
     assert re.search(r"beat +exit status +0  clean", output), output
+    # Health before SIGTERM: what each readiness probe answered.
+    probes = output.split("readiness probes, before SIGTERM")[1].split("\n\n")[0]
+    for name in ("inventory", "storefront", "api"):
+        assert re.search(rf"^  {name} +GET /health/ready  200  pass$", probes, re.M), output
+    assert re.search(r"worker +python -m asgi_lifecycle_celery.probe  exit 0  ready", probes)
+    # During: the worker's probe fails while it drains, before it exits.
+    assert re.search(r"worker's probe \+[\d.]+ s after SIGTERM: exit 1  not ready", output), output
+    # Before, during and after, per process: ready until SIGTERM, then draining, then stopped.
+    health = output.split("health before, during and after SIGTERM")[1].split("\n\n")[0]
+    states = re.findall(r"^    (.*)  \| SIGTERM \|  (.*)$", health, re.M)
+    assert len(states) == 6, output
+    for before, after in states:
+        assert re.fullmatch(r"starting -[\d.]+ s, ready -[\d.]+ s", before), output
+        assert re.fullmatch(r"draining \+[\d.]+ s, stopped \+[\d.]+ s", after), output
     assert "ok: 6 processes ran their hooks from one module" in output, output
 
 

@@ -45,7 +45,10 @@ else:
     )
 
 # Worker pool processes run the hooks for "worker", beat for "scheduler".
-asgi_lifecycle_celery.install(app, lifespan=lifecycle.lifespan, config=config.CONFIG)
+# Each pool process keeps a readiness file: `python -m asgi_lifecycle_celery.probe <file>`.
+asgi_lifecycle_celery.install(
+    app, lifespan=lifecycle.lifespan, config=config.CONFIG, health_file=config.WORKER_HEALTH
+)
 
 
 @app.task(name="shop.fulfil_order")

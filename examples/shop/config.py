@@ -17,6 +17,8 @@ INVENTORY_URL = os.environ.get("SHOP_INVENTORY_URL") or "http://127.0.0.1:8001"
 # Redis or RabbitMQ URL, such as redis://127.0.0.1:6379/0 or amqp://guest@127.0.0.1//.
 BROKER_URL = os.environ.get("SHOP_BROKER_URL") or ""
 BROKER_FOLDER = DATA / "broker"
+# The readiness files of the Celery workers' processes (asgi_lifecycle_celery.probe).
+WORKER_HEALTH = str(DATA / "worker-health")
 
 # What the hooks read with context.get_config(...), handed to each framework's adapter.
 CONFIG: dict[str, Any] = {

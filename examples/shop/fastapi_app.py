@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 import asgi_lifecycle_fastapi
 import config
 import lifecycle
-from asgi_lifecycle_fastapi import LifecycleContext
+from asgi_lifecycle_fastapi import LifecycleContext, health_router
 from celery_app import fulfil_order
 from store import Catalogue, Database
 
@@ -28,6 +28,10 @@ app = FastAPI(
 )
 
 
+# /health/ready and /health/live: the probes a process manager or Kubernetes asks.
+app.include_router(health_router(lifecycle.lifespan, service_type="api"))
+
+
 class NewOrder(BaseModel):
     """An order as a client places it."""
 
@@ -35,8 +39,8 @@ class NewOrder(BaseModel):
     quantity: int = Field(gt=0)
 
 
-@app.get("/health")
-def health(context: LifecycleContext) -> dict[str, Any]:
+@app.get("/whoami")
+def whoami(context: LifecycleContext) -> dict[str, Any]:
     """Say which process answers: the run's context is a dependency."""
     return {"status": "ok", "service_type": context.service_type, "pid": os.getpid()}
 

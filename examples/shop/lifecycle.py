@@ -47,6 +47,12 @@ def database(context: LifespanContext) -> Iterator[Database]:
     db.close()
 
 
+@lifespan.health_check(resource=database)
+def database_answers(db: Database) -> int:
+    """Readiness: the database answers a query; its probes report the number of products."""
+    return len(db.products())
+
+
 # -- phase 1: side by side -------------------------------------------------------------------
 
 
@@ -88,7 +94,7 @@ async def check_inventory(context: LifespanContext) -> None:
     """Refuse to start the orders API while the inventory service does not answer."""
     client: httpx.AsyncClient = context.state["http"]
     try:
-        response = await client.get("/health")
+        response = await client.get("/health/ready")
         response.raise_for_status()
     except httpx.HTTPError as exc:
         raise RuntimeError(

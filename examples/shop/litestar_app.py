@@ -27,8 +27,8 @@ class Reservation:
     quantity: int
 
 
-@get("/health", sync_to_thread=False)
-def health(lifecycle_context: LifecycleContext) -> dict[str, Any]:
+@get("/whoami", sync_to_thread=False)
+def whoami(lifecycle_context: LifecycleContext) -> dict[str, Any]:
     """Say which process answers: the plugin injects the run's context."""
     return {"status": "ok", "service_type": lifecycle_context.service_type, "pid": os.getpid()}
 
@@ -54,8 +54,13 @@ def reserve(data: Reservation, state: State) -> Response[dict[str, Any]]:
 
 
 app = Litestar(
-    route_handlers=[health, stock, reserve],
+    route_handlers=[whoami, stock, reserve],
     plugins=[
-        LifecyclePlugin(service_type="inventory", config=config.CONFIG, lifespan=lifecycle.lifespan)
+        LifecyclePlugin(
+            service_type="inventory",
+            config=config.CONFIG,
+            lifespan=lifecycle.lifespan,
+            health_path="/health",  # /health/ready and /health/live
+        )
     ],
 )

@@ -1,4 +1,4 @@
-"""What ran where: every hook result of this process, as one JSON line, for `run.py`.
+"""What ran where: every hook result and state of this process, as JSON lines, for `run.py`.
 
 A real service would send these to its metrics or its logs; the demo's runner names a file
 in ``$SHOP_EVENTS`` and reads it back to print, per process, which hooks ran, how they ended
@@ -13,19 +13,18 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from asgi_lifecycle import HookResult, Lifespan, LifespanContext
+from asgi_lifecycle import HookResult, LifecycleListener, LifecycleState, Lifespan, LifespanContext
 
 RECORDER = "recorder.process"  # the name of the recorder's own hook; the runner hides it
 
 
-class _Recorder:
-    """Writes the results of one process's runs to the events file."""
+class _Recorder(LifecycleListener):
+    """Writes the results and the states of one process's runs to the events file."""
 
     def __init__(self, lifespan: Lifespan, path: str) -> None:
         self.lifespan = lifespan
         self.path = path
         self.process: dict[str, Any] = {}
-        self.due: set[str] = set()  # the startup hooks that have not succeeded yet
         self.failed = False  # a critical startup hook failed: what follows is the rollback
 
     async def identify(self, context: LifespanContext) -> AsyncIterator[None]:
@@ -37,12 +36,16 @@ class _Recorder:
             "environment": context.environment,
             "celery": context.get_metadata("celery.process"),
         }
-        plan = self.lifespan.plan(context.service_type, context.environment)
-        self.due = {hook.name for hook in plan if hook.kind != "shutdown"} - {RECORDER}
         self.failed = False
         yield
 
-    def __call__(self, result: HookResult) -> None:
+    def state_changed(self, service_type: str, environment: str, state: LifecycleState) -> None:
+        # What its probes answer from: starting, ready, draining (from SIGTERM on), stopped.
+        self.write(phase="state", hook=RECORDER, state=str(state), service_type=service_type)
+        if state is LifecycleState.READY:
+            self.write(phase="ready", hook=RECORDER)
+
+    def hook_finished(self, result: HookResult) -> None:
         hook = result.hook
         starting = result.action in ("start", "setup")
         if starting and not result.ok and hook.critical:
@@ -59,13 +62,17 @@ class _Recorder:
             duration=result.duration,
             error=None if error is None else f"{type(error).__name__}: {error}",
         )
-        if starting and result.ok and hook.name in self.due:
-            self.due.discard(hook.name)
-            if not self.due:  # the last startup hook succeeded: the process is ready
-                self.write(phase="ready", hook=RECORDER)
 
     def write(self, **fields: Any) -> None:
-        event = {**self.process, **fields, "ended_at": time.time()}
+        # "starting" comes before the first hook has said which run this is.
+        process = self.process or {
+            "label": os.environ.get("SHOP_PROCESS", "?"),
+            "pid": os.getpid(),
+            "service_type": "?",
+            "environment": "?",
+            "celery": None,
+        }
+        event = {**process, **fields, "ended_at": time.time()}
         # One write to a file opened for appending: lines from many processes stay whole.
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:

@@ -48,6 +48,10 @@ class ProcessRun:
         """The hooks of a phase that did not succeed."""
         return [e for e in self.hooks(phase) if e["outcome"] != "ok"]
 
+    def states(self) -> list[tuple[str, float]]:
+        """The states it went through (what its probes answered), with when it entered each."""
+        return [(e["state"], float(e["ended_at"])) for e in self.phases.get("state", [])]
+
     def ready_at(self) -> float | None:
         """When its last startup hook succeeded (a wall-clock time), if it did."""
         ready = self.phases.get("ready")
@@ -67,6 +71,8 @@ def load(path: Path) -> list[ProcessRun]:
         if run is None:
             run = ProcessRun(event["label"], event["pid"], event["service_type"], event["celery"])
             runs[event["pid"]] = run
+        if event["phase"] != "state":  # a state may come before the run said what it is
+            run.service_type, run.celery = event["service_type"], event["celery"]
         run.phases.setdefault(event["phase"], []).append(event)
     return list(runs.values())
 
@@ -188,4 +194,26 @@ def process_timeline(rows: list[tuple[str, float, float | None]]) -> list[str]:
         else:
             drawn = bar(start, ready - origin, scale)
             lines.append(f"  {label:<{width}}  {drawn} ready at {ready - origin:.2f} s")
+    return lines
+
+
+def health_lines(
+    runs: list[ProcessRun], title: Callable[[ProcessRun], str], stopped_at: dict[str, float]
+) -> list[str]:
+    """Per process, the states it went through, in seconds from the SIGTERM it was sent.
+
+    Args:
+        runs: What the processes recorded.
+        title: How a process is named.
+        stopped_at: When each process (by label) was sent SIGTERM, a wall-clock time.
+    """
+    lines: list[str] = []
+    for run in runs:
+        sigterm = stopped_at.get(run.label)
+        if sigterm is None:
+            continue
+        before = [f"{state} {at - sigterm:+.2f} s" for state, at in run.states() if at < sigterm]
+        after = [f"{state} {at - sigterm:+.2f} s" for state, at in run.states() if at >= sigterm]
+        lines.append(f"  {title(run)}")
+        lines.append(f"    {', '.join(before) or '-'}  | SIGTERM |  {', '.join(after) or '-'}")
     return lines

@@ -34,6 +34,7 @@ import httpx
 
 import report
 import store
+from asgi_lifecycle_celery.probe import readiness
 
 HERE = Path(__file__).resolve().parent
 START_TIMEOUT = 30.0  # from spawning a server to its first answer
@@ -79,6 +80,7 @@ class Process:
     popen: subprocess.Popen[bytes] | None = None
     log: Path | None = None
     spawned: float = 0.0  # when it was started, a wall-clock time
+    terminated: float | None = None  # when it was sent SIGTERM, a wall-clock time
 
     @property
     def port(self) -> int | None:
@@ -119,6 +121,7 @@ class Process:
     def terminate(self) -> None:
         """Ask it to stop, as a process manager does: SIGTERM."""
         if self.popen is not None and self.popen.poll() is None:
+            self.terminated = time.time()
             self.popen.send_signal(signal.SIGTERM)
 
     def wait(self, timeout: float) -> int | None:
@@ -292,9 +295,42 @@ class Demo:
     def answers(self, process: Process) -> bool:
         """Whether a web process answers its health check."""
         try:
-            return httpx.get(f"{process.url}/health", timeout=2.0).status_code == 200
+            return httpx.get(f"{process.url}/health/ready", timeout=2.0).status_code == 200
         except httpx.TransportError:
             return False
+
+    def probe(self, process: Process) -> str:
+        """What the readiness probe of a process answers now, as one line."""
+        if process is self.worker:
+            ready, why = readiness(self.data / "worker-health")
+            return f"python -m asgi_lifecycle_celery.probe  exit {0 if ready else 1}  {why}"
+        if process.port is None:
+            return "no probe (beat serves nothing); its states are below"
+        try:
+            response = httpx.get(f"{process.url}/health/ready", timeout=2.0)
+        except httpx.TransportError as exc:
+            return f"GET /health/ready  no answer ({type(exc).__name__}: the port is closed)"
+        return f"GET /health/ready  {response.status_code}  {response.json()['status']}"
+
+    def wait_worker_unready(self) -> None:
+        """After SIGTERM: wait until the worker's probe fails, as its tasks in flight finish."""
+        # The web servers close their ports at once; the worker's probe reads files, so it
+        # can be asked while the worker drains.
+        sent = self.worker.terminated or time.time()
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while (ready := readiness(self.data / "worker-health"))[0]:
+            if time.monotonic() > deadline or self.worker.exit_status() is not None:
+                self.problems.append(f"the worker's probe still said ready: {ready[1]}")
+                return
+            time.sleep(0.01)
+        after = time.time() - sent
+        say(f"  worker's probe {after:+.2f} s after SIGTERM: exit 1  {ready[1]}")
+
+    def probe_all(self, processes: list[Process], when: str) -> None:
+        """Print what every process's readiness probe answers now."""
+        say(f"readiness probes, {when}")
+        for process in processes:
+            say(f"  {process.name:<10}  {self.probe(process)}")
 
     def request(
         self, client: httpx.Client, process: Process, method: str, path: str, **options: Any
@@ -319,7 +355,7 @@ class Demo:
         say("requests")
         with httpx.Client(timeout=5.0) as client:
             for process in (self.storefront, self.api, self.inventory):
-                response = self.request(client, process, "GET", "/health")
+                response = self.request(client, process, "GET", "/whoami")
                 health = response.json()
                 what = f"service type {health['service_type']!r}, pid {health['pid']}"
                 self.show(process, response, what)
@@ -447,9 +483,13 @@ class Demo:
         started = [p for p in self.processes if p.popen is not None]
         running = [p for p in started if p.exit_status() is None]
         if running:
+            self.probe_all(running, "before SIGTERM")
+            say()
             say("stopping every process with SIGTERM")
         for process in running:
             process.terminate()
+        if self.worker in running:
+            self.wait_worker_unready()
         for process in started:
             was_running = process in running
             status = process.wait(STOP_TIMEOUT)
@@ -465,6 +505,8 @@ class Demo:
                 self.problems.append(
                     f"{process.name} exited with status {status}\n{process.tail()}"
                 )
+        if self.worker in running:
+            say(f"  worker's probe, after its exit: {self.probe(self.worker)}")
         say()
 
     # -- what ran where ----------------------------------------------------------------------
@@ -504,6 +546,14 @@ class Demo:
         for line in report.process_timeline(rows):
             say(line)
         say()
+        stopped_at = {p.name: p.terminated for p in self.processes if p.terminated is not None}
+        if stopped_at:
+            say("health before, during and after SIGTERM: the states each process went through")
+            say("(what its probes answer: 503 but for ready), in seconds from its SIGTERM")
+            for line in report.health_lines(runs, self.title, stopped_at):
+                say(line)
+            say()
+        self.check_states(runs, stopped_at)
         self.check_hooks(runs)
         if self.problems:
             say("the demo FAILED:")
@@ -518,6 +568,20 @@ class Demo:
                 f"ok: {len(runs)} processes ran their hooks from one module, answered "
                 f"{self.requests} requests, ran {self.tasks} tasks and stopped cleanly"
             )
+
+    def check_states(self, runs: list[report.ProcessRun], stopped_at: dict[str, float]) -> None:
+        """A process sent SIGTERM while ready went ready, then draining, then stopped."""
+        for run in runs:
+            sigterm = stopped_at.get(run.label)
+            if sigterm is None:
+                continue
+            before = [state for state, at in run.states() if at < sigterm]
+            after = [state for state, at in run.states() if at >= sigterm]
+            if before[-1:] == ["ready"] and after != ["draining", "stopped"]:
+                self.problems.append(
+                    f"{run.label} pid {run.pid}: after SIGTERM its states were {after}, "
+                    "expected draining then stopped"
+                )
 
     def check_hooks(self, runs: list[report.ProcessRun]) -> None:
         """Every process that started ran its startup and its shutdown, every hook ok."""

@@ -5,7 +5,7 @@ from html import escape
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import path
+from django.urls import include, path
 
 from store import Catalogue
 
@@ -16,7 +16,7 @@ def state_of(request: HttpRequest) -> dict[str, Any]:
     return state
 
 
-def health(request: HttpRequest) -> JsonResponse:
+def whoami(request: HttpRequest) -> JsonResponse:
     """Say which process answers: the run's context is ``request.lifecycle``."""
     context = request.lifecycle  # type: ignore[attr-defined]
     return JsonResponse({"status": "ok", "service_type": context.service_type, "pid": os.getpid()})
@@ -31,4 +31,8 @@ def home(request: HttpRequest) -> HttpResponse:
     return HttpResponse(f"<!doctype html><title>Shop</title><h1>Shop</h1><ul>{items}</ul>")
 
 
-urlpatterns = [path("", home), path("health", health)]
+urlpatterns = [
+    path("", home),
+    path("whoami", whoami),
+    path("health/", include("asgi_lifecycle_django.urls")),  # health/ready and health/live
+]

@@ -143,6 +143,7 @@ class Harness:
         *extra: str,
         fail: str | None = None,
         supervisor: bool = False,
+        env: dict[str, str] | None = None,
     ) -> CeleryProcess:
         args = [
             "worker",
@@ -154,7 +155,7 @@ class Harness:
             "--without-heartbeat",
             *extra,
         ]
-        process = CeleryProcess(self, args, self._env(fail, supervisor))
+        process = CeleryProcess(self, args, {**self._env(fail, supervisor), **(env or {})})
         self.processes.append(process)
         return process
 

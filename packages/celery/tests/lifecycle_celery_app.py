@@ -8,6 +8,8 @@ Environment:
     ALC_TEST_FAIL: a service type whose critical startup hook raises ("supervisor": the
         supervisor's hook).
     ALC_TEST_SUPERVISOR: when set, hooks also run once in the worker's main process.
+    ALC_TEST_HEALTH_FILE: the worker's readiness file (``install(health_file=...)``); the
+        client's health check fails while ``$ALC_TEST_DATA/fail-check`` exists.
 """
 
 from __future__ import annotations
@@ -106,10 +108,20 @@ app.conf.update(
     worker_prefetch_multiplier=1,
     beat_schedule={"tick": {"task": "tick", "schedule": 0.5}},
 )
+
+
+@lifespan.health_check(resource=client)
+def client_reachable(opened: Client) -> None:
+    """Fail, with a DSN in the error, while the test's fail-check file exists."""
+    if opened.closed or os.path.exists(os.path.join(DATA, "fail-check")):
+        raise ConnectionError("cannot reach postgres://worker:s3cret@db.internal/jobs")
+
+
 asgi_lifecycle_celery.install(
     app,
     lifespan=lifespan,
     supervisor=supervisor if os.environ.get("ALC_TEST_SUPERVISOR") else None,
+    health_file=os.environ.get("ALC_TEST_HEALTH_FILE") or None,
 )
 
 
@@ -140,6 +152,16 @@ def slow_use(x: int) -> int:
     record("slow-start")
     time.sleep(1.0)
     return use_client(x)
+
+
+@app.task(name="gated")
+def gated() -> None:
+    """Run until the test creates ``$ALC_TEST_DATA/release`` (bounded), as a long task does."""
+    record("gated-start")
+    deadline = time.monotonic() + 30
+    while not os.path.exists(os.path.join(DATA, "release")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    record("gated-done")
 
 
 @app.task(name="block")

@@ -80,7 +80,11 @@ class TestCeleryContract(LifecycleContract):
     @pytest.fixture
     def capabilities(self) -> Capabilities:
         # A failed shutdown is logged by the worker, never raised; one worker lifespan
-        # runs per process.
+        # runs per process; a worker serves no HTTP, so no health endpoint (its probe is a
+        # readiness file, tested with real workers).
         return Capabilities(
-            context_in_work=True, reports_shutdown_failure=False, overlapping_runs=False
+            context_in_work=True,
+            reports_shutdown_failure=False,
+            overlapping_runs=False,
+            health_endpoint=False,
         )

@@ -137,6 +137,25 @@ async def test_a_resource_check_gets_the_resource_value(lp: Lifespan) -> None:
     await lp.shutdown(APP)
 
 
+async def test_a_health_check_of_a_resource_gets_its_value(lp: Lifespan) -> None:
+    """health_check(resource=...) pings what a resource without a check of its own yielded."""
+    pinged: list[Any] = []
+
+    @lp.resource(name="cache")
+    async def cache() -> AsyncIterator[str]:
+        yield "redis"
+
+    @lp.health_check(name="cache-ping", resource="cache")
+    def ping(client: str) -> None:
+        pinged.append(client)
+
+    await lp.startup(APP)
+    report = await lp.health("app", "test")
+    assert [(c.name, c.status) for c in report.checks] == [("cache-ping", "pass")]
+    assert pinged == ["redis"]
+    await lp.shutdown(APP)
+
+
 async def test_a_check_after_a_hook_that_failed_fails(lp: Lifespan) -> None:
     """A check whose resource or after= hook did not start fails, saying which."""
 

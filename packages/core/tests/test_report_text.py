@@ -99,11 +99,11 @@ def test_hooks_and_checks_are_immutable_and_name_their_source(lp: Lifespan) -> N
     (hook,) = lp.hooks
     (check,) = lp.health_checks
     with pytest.raises(AttributeError, match="Hook is immutable: cannot set 'priority'"):
-        hook.priority = 5  # type: ignore[misc]
+        hook.priority = 5
     with pytest.raises(AttributeError, match="Hook is immutable: cannot delete 'name'"):
-        del hook.name  # type: ignore[misc]
+        del hook.name
     with pytest.raises(AttributeError, match="HealthCheck is immutable: cannot set 'timeout'"):
-        check.timeout = 1.0  # type: ignore[misc]
+        check.timeout = 1.0
     assert repr(check) == f"<HealthCheck 'db' at {check.source}>"
     assert "test_report_text.py:" in check.source
 
@@ -135,7 +135,7 @@ def test_a_hook_built_by_hand_equals_its_registered_twin(lp: Lifespan) -> None:
     assert twin.same_registration(hook)
     assert repr(twin) == repr(hook)
     with pytest.raises(AttributeError, match="Hook is immutable"):
-        twin.name = "other"  # type: ignore[misc]
+        twin.name = "other"
 
 
 def test_a_check_result_tells_what_went_wrong_in_one_line() -> None:

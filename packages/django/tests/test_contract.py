@@ -8,9 +8,10 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.http import HttpRequest, HttpResponse
 from django.test.utils import override_settings
-from django.urls import path
+from django.urls import include, path
 
 from asgi_lifecycle import Lifespan
 from asgi_lifecycle.types import ASGIApp
@@ -55,8 +56,14 @@ class DjangoHarness(ASGIHarness):
         """Serve the probe view from a URLconf of the harness's own while the app runs."""
         # A module object: Django caches resolvers by URLconf, which must be hashable.
         urls = ModuleType("asgi_lifecycle_contract_urls")
-        urls.urlpatterns = [path(Probe.path.lstrip("/"), self.observe)]  # type: ignore[attr-defined]
-        with override_settings(ROOT_URLCONF=urls):
+        urls.urlpatterns = [  # type: ignore[attr-defined]
+            path(Probe.path.lstrip("/"), self.observe),
+            path(Probe.health_path.lstrip("/") + "/", include("asgi_lifecycle_django.urls")),
+        ]
+        lifecycle = dict(django_settings.ASGI_LIFECYCLE)
+        if settings.health_token is not None:
+            lifecycle["HEALTH_TOKEN"] = settings.health_token
+        with override_settings(ROOT_URLCONF=urls, ASGI_LIFECYCLE=lifecycle):
             async with super().run(lifespan, settings) as running:
                 yield running
 

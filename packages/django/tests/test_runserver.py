@@ -122,3 +122,16 @@ def test_sigint_runs_shutdown(project: Project) -> None:
         server.popen.send_signal(signal.SIGINT)
         assert server.wait() == 0, server.output()
         assert events_of(project.log, server.pid) == STARTUP + SHUTDOWN
+
+
+def test_health_include_answers_under_runserver(project: Project) -> None:
+    """Under runserver the health include answers readiness and liveness of the WSGI run."""
+    port = free_port()
+    with runserver(project, port, "--noreload") as server:
+        server.wait_for("the server answering", lambda: _answers_from(port, server.pid))
+        for path in ("/health/", "/health/ready", "/health/live"):
+            status, body = http_get(port, path)
+            assert status == 200, body
+            assert json.loads(body)["status"] == "pass"
+        server.popen.send_signal(signal.SIGTERM)
+        assert server.wait() == 0, server.output()

@@ -70,8 +70,21 @@ def test_bad_values_fall_back_to_defaults_and_are_reported(django_setup: None) -
         ({"SERVICE": "app"}, ["key"]),
         ({"MODULES": ["ok", 3]}, ["value"]),
         ({"CONFIG": None}, ["value"]),
+        ({"HEALTH_DETAILS": True, "HEALTH_TOKEN": "long-enough-token"}, []),
+        ({"HEALTH_DETAILS": "yes"}, ["value"]),
+        ({"HEALTH_TOKEN": "short"}, ["value"]),
     ],
 )
 def test_setting_problems(value: object, kinds: list[str]) -> None:
     """Each kind of mistake is found, and nothing else."""
     assert [problem.kind for problem in setting_problems(value)] == kinds
+
+
+def test_bad_health_settings_fall_back_to_no_details(django_setup: None) -> None:
+    """A bad health setting is reported and read as its safe default: no details, no token."""
+    with override_settings(ASGI_LIFECYCLE={"HEALTH_DETAILS": 1, "HEALTH_TOKEN": "short"}):
+        current = load_settings()
+        assert (current.health_details, current.health_token) == (False, None)
+        messages = check_settings()
+    assert [message.id for message in messages] == ["asgi_lifecycle_django.E003"] * 2
+    assert "at least 8 characters" in str(messages[1].msg)

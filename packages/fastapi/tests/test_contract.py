@@ -9,11 +9,17 @@ import pytest
 from fastapi import FastAPI, Request
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
-from asgi_lifecycle import Lifespan
+from asgi_lifecycle import HealthApp, Lifespan
 from asgi_lifecycle.types import ASGIApp
-from asgi_lifecycle_fastapi import LifecycleContext, get_context, install, lifespan
+from asgi_lifecycle_fastapi import (
+    LifecycleContext,
+    get_context,
+    health_router,
+    install,
+    lifespan,
+)
 from asgi_lifecycle_testing import (
     ASGIHarness,
     Capabilities,
@@ -50,6 +56,9 @@ class FastAPIHarness(ASGIHarness):
             probe.observe(request.scope["state"], context)
             return "observed"
 
+        app.include_router(
+            health_router(lifespan_, prefix=probe.health_path, token=settings.health_token)
+        )
         return app
 
 
@@ -71,6 +80,15 @@ class InstalledFastAPIHarness(ASGIHarness):
             config=settings.config,
             lifespan=lifespan_,
         )
+        app.include_router(
+            health_router(
+                lifespan_,
+                prefix=probe.health_path,
+                service_type=settings.service_type,
+                environment=settings.environment,
+                token=settings.health_token,
+            )
+        )
         return app
 
 
@@ -83,7 +101,11 @@ class StarletteHarness(ASGIHarness):
             return PlainTextResponse("observed")
 
         return Starlette(
-            routes=[Route(probe.path, observe)],
+            routes=[
+                Route(probe.path, observe),
+                # Plain Starlette has no router of the adapter's: the core's app, mounted.
+                Mount(probe.health_path, HealthApp(lifespan_, token=settings.health_token)),
+            ],
             lifespan=lifespan(
                 service_type=settings.service_type,
                 environment=settings.environment,

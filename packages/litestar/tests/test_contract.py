@@ -35,6 +35,8 @@ class LitestarHarness(ASGIHarness):
             environment=settings.environment,
             config=settings.config,
             lifespan=lifespan,
+            health_path=probe.health_path,
+            health_token=settings.health_token,
         )
         app = Litestar(route_handlers=[observe], plugins=[plugin], logging_config=None)
         return cast("ASGIApp", app)  # Litestar types its ASGI arguments more narrowly

@@ -43,6 +43,8 @@ class DjangoHarness(ASGIHarness):
             service_type=settings.service_type,
             environment=settings.environment,
             config=settings.config,
+            health_path=probe.health_path,
+            health_token=settings.health_token,
         )
 
     @contextlib.asynccontextmanager

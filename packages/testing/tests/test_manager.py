@@ -491,7 +491,7 @@ async def test_an_exception_group_from_the_app_stays_the_cause() -> None:
     """An app whose startup raises an exception group gets a plain LifespanStartupFailed caused by it."""  # noqa: E501
     from asgi_lifecycle_testing import LifespanManager, LifespanStartupFailed
 
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await receive()
         await send({"type": "lifespan.startup.failed", "message": "no database"})
         raise ExceptionGroup("startup", [RuntimeError("no database")])

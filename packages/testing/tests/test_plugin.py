@@ -42,7 +42,18 @@ class Broken(ReferenceHarness):
         inner = super().make_app(lifespan, settings, probe)
         return LifespanMiddleware(
             inner.app, lifespan=lifespan, service_type=settings.service_type,
-            environment=settings.environment,
+            environment=settings.environment, health_path=probe.health_path,
+            health_token=settings.health_token,
+        )
+""",
+    "shows_health_details": """
+class Broken(ReferenceHarness):
+    def make_app(self, lifespan, settings, probe):
+        inner = super().make_app(lifespan, settings, probe)
+        return LifespanMiddleware(
+            inner.app, lifespan=lifespan, service_type=settings.service_type,
+            environment=settings.environment, config=settings.config,
+            health_path=probe.health_path, health_details=True,
         )
 """,
     "hides_shutdown_failure": """
@@ -120,6 +131,7 @@ def failed(result: pytest.RunResult) -> list[str]:
     [
         ("drops_state", ["test_state_reaches_unit_of_work"]),
         ("ignores_config", ["test_context_carries_settings"]),
+        ("shows_health_details", ["test_health_failing_critical_check"]),
         ("hides_shutdown_failure", ["test_shutdown_failure_reported_natively"]),
         (
             "raises_without_reporting",

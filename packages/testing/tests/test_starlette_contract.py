@@ -36,6 +36,8 @@ class StarletteHarness(ASGIHarness):
             service_type=settings.service_type,
             environment=settings.environment,
             config=settings.config,
+            health_path=probe.health_path,
+            health_token=settings.health_token,
         )
 
 

@@ -20,6 +20,7 @@ from celery import Celery, bootsteps, signals
 
 from asgi_lifecycle import BlockingRunner, Lifespan, LifespanContext, lifespan
 
+from ._health import HealthFile
 from ._process import Role, active, register, unregister
 
 __all__ = ("in_process", "install")
@@ -62,6 +63,7 @@ class _Settings:
     config: Mapping[str, Any] | None
     lifespan: Lifespan
     supervisor: Lifespan | None
+    health_file: str | None = None
 
 
 class _Installation:
@@ -564,6 +566,7 @@ def install(
     config: Mapping[str, Any] | None = None,
     lifespan: Lifespan = lifespan,
     supervisor: Lifespan | None = None,
+    health_file: str | os.PathLike[str] | None = None,
 ) -> None:
     """Run the lifespan's hooks in every process of this app's workers and beat.
 
@@ -595,6 +598,9 @@ def install(
             hooks open is inherited by every child, and the loop thread they
             need makes the supervisor a threaded process that forks: keep them
             to one-off work and let pool children open their own connections.
+        health_file: Keep a readiness file for ``python -m asgi_lifecycle_celery.probe
+            <health_file>``: each worker process writes ``<health_file>.<pid>`` while
+            it is ready and removes it when not; see ``asgi_lifecycle_celery.probe``.
 
     Raises:
         TypeError: an argument has the wrong type.
@@ -632,7 +638,13 @@ def install(
             "asgi_lifecycle_celery.install(supervisor=...) must be a Lifespan of its own: its "
             "hooks run once in the worker's main process, the lifespan's in every pool child"
         )
-    settings = _Settings(service_type, beat_service_type, environment, config, lifespan, supervisor)
+    health = None
+    if health_file is not None:
+        health = HealthFile(celery_app, lifespan, health_file, service_type=service_type)
+    settings = _Settings(
+        service_type, beat_service_type, environment, config, lifespan, supervisor,
+        None if health is None else str(health.path),
+    )  # fmt: skip
     existing = _installations.get(celery_app)
     if existing is not None:
         if existing.settings == settings:
@@ -649,6 +661,8 @@ def install(
     installation = _Installation(celery_app, settings)
     _installations[celery_app] = installation
     _connect(installation)
+    if health is not None:
+        health.install()
 
 
 def _describe(settings: _Settings) -> str:
@@ -656,7 +670,8 @@ def _describe(settings: _Settings) -> str:
         f"service_type={settings.service_type!r}, "
         f"beat_service_type={settings.beat_service_type!r}, "
         f"environment={settings.environment!r}, config={settings.config!r}, "
-        f"lifespan={settings.lifespan!r}, supervisor={settings.supervisor!r}"
+        f"lifespan={settings.lifespan!r}, supervisor={settings.supervisor!r}, "
+        f"health_file={settings.health_file!r}"
     )
 
 

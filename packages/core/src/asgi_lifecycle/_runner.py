@@ -290,8 +290,9 @@ class _Phase:
                 else:
                     value, closer = await enter_sync(hook, args, run.sync_runner)
                 run.active[hook] = closer
-                if hook.check is not None:
-                    run.values[hook.name] = value
+                # Every resource's: a check may name it (health_check(resource=...)) without
+                # the resource carrying a check= of its own.
+                run.values[hook.name] = value
                 if value is not None:
                     _publish(run, hook, value)
                 return

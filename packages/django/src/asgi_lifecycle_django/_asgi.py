@@ -13,7 +13,7 @@ from asgi_lifecycle.types import Receive, Scope, Send
 
 from ._entry import prepare
 from ._hooks import sync_runner
-from ._middleware import CONTEXT_KEY
+from ._middleware import CONTEXT_KEY, LIFESPAN_KEY
 
 __all__ = ("LifecycleASGIHandler", "get_asgi_application")
 
@@ -81,6 +81,7 @@ class LifecycleASGIHandler(ASGIHandler):
         if scope["type"] == "lifespan":
             # Django has no lifespan of its own: returning before receive() says so.
             return
+        scope[LIFESPAN_KEY] = self.lifespan
         if self.context is not None:
             scope[CONTEXT_KEY] = self.context
         # Django's stubs say dict where ASGI (and the core's types) say MutableMapping.

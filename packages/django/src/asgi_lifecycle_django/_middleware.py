@@ -8,11 +8,13 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
-__all__ = ("CONTEXT_KEY", "STATE_KEY", "LifecycleMiddleware")
+__all__ = ("CONTEXT_KEY", "LIFESPAN_KEY", "STATE_KEY", "LifecycleMiddleware")
 
 # Where the WSGI handler and the test clients put them (ASGI: scope["state"] and this key).
 CONTEXT_KEY = "asgi_lifecycle.context"
 STATE_KEY = "asgi_lifecycle.state"
+# The handler's Lifespan (ASGI: in the scope; WSGI: in environ), for the health views.
+LIFESPAN_KEY = "asgi_lifecycle.lifespan"
 
 
 def _annotate(request: HttpRequest) -> None:

@@ -31,17 +31,29 @@ _KEYS: dict[str, tuple[str, Any]] = {
         "a list or tuple of dotted module paths (str)",
         lambda v: isinstance(v, list | tuple) and all(isinstance(m, str) and m for m in v),
     ),
+    "HEALTH_DETAILS": ("True or False", lambda v: isinstance(v, bool)),
+    "HEALTH_TOKEN": (
+        "a str of at least 8 characters, or None",
+        lambda v: v is None or (isinstance(v, str) and len(v) >= 8),
+    ),
 }
 
 
 @dataclass(frozen=True)
 class LifecycleSettings:
-    """The ``ASGI_LIFECYCLE`` setting with its defaults filled in."""
+    """The ``ASGI_LIFECYCLE`` setting with its defaults filled in.
+
+    ``health_details`` and ``health_token`` are those of the health endpoint
+    (``asgi_lifecycle_django.urls``): details for everyone, or for requests with
+    ``Authorization: Bearer <token>`` (``None``: ``$ASGI_LIFECYCLE_HEALTH_TOKEN``).
+    """
 
     service_type: str = "app"
     environment: str | None = None
     config: Mapping[str, Any] = field(default_factory=dict)
     modules: tuple[str, ...] = ()
+    health_details: bool = False
+    health_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,11 +123,17 @@ def load_settings() -> LifecycleSettings:
     environment = value.get("ENVIRONMENT", defaults.environment)
     config = value.get("CONFIG", defaults.config)
     modules = value.get("MODULES", defaults.modules)
+    health_details = value.get("HEALTH_DETAILS", defaults.health_details)
+    health_token = value.get("HEALTH_TOKEN", defaults.health_token)
     return LifecycleSettings(
         service_type=defaults.service_type if "SERVICE_TYPE" in bad_keys else service_type,
         environment=defaults.environment if "ENVIRONMENT" in bad_keys else environment,
         config=defaults.config if "CONFIG" in bad_keys else config,
         modules=defaults.modules if "MODULES" in bad_keys else tuple(modules),
+        health_details=(
+            defaults.health_details if "HEALTH_DETAILS" in bad_keys else health_details
+        ),
+        health_token=defaults.health_token if "HEALTH_TOKEN" in bad_keys else health_token,
     )
 
 

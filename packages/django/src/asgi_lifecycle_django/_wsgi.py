@@ -19,7 +19,7 @@ from asgi_lifecycle import BlockingRunner, LifecycleReport, Lifespan
 
 from ._entry import prepare
 from ._hooks import sync_runner
-from ._middleware import CONTEXT_KEY, STATE_KEY
+from ._middleware import CONTEXT_KEY, LIFESPAN_KEY, STATE_KEY
 
 __all__ = ("LifecycleWSGIHandler", "get_wsgi_application")
 
@@ -115,6 +115,7 @@ class LifecycleWSGIHandler(WSGIHandler):
             self._refuse_forked()
         environ[STATE_KEY] = dict(self.context.state)
         environ[CONTEXT_KEY] = self.context
+        environ[LIFESPAN_KEY] = self.lifespan
         response: Iterable[bytes] = super().__call__(environ, start_response)
         return response
 

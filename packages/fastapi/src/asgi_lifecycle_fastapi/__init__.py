@@ -11,13 +11,16 @@
     async def items(request: Request, context: LifecycleContext):
         pool = request.state.database  # published by a @lifespan.resource hook
 
-Everything but `LifecycleContext` works for a plain Starlette app as well.
+``app.include_router(health_router())`` answers health probes under ``/health``.
+
+Everything but `LifecycleContext` and `health_router` work for a plain Starlette app as well.
 """
 
 from __future__ import annotations
 
 from ._client import LifespanClient
 from ._context import LifecycleContext, get_context
+from ._health import health_router
 from ._lifespan import AppLifespan, LifecycleLifespan, install, lifespan
 
 __version__ = "0.1.0"
@@ -29,6 +32,7 @@ __all__ = (
     "LifespanClient",
     "__version__",
     "get_context",
+    "health_router",
     "install",
     "lifespan",
 )

@@ -12,6 +12,7 @@ from litestar.exceptions import ImproperlyConfiguredException
 from litestar.plugins import InitPluginProtocol
 
 from asgi_lifecycle import (
+    HealthEndpoint,
     LifecycleError,
     LifecycleReport,
     Lifespan,
@@ -20,6 +21,8 @@ from asgi_lifecycle import (
 )
 from asgi_lifecycle import lifespan as default_lifespan
 from asgi_lifecycle.types import SyncRunner
+
+from ._health import health_router
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -90,6 +93,12 @@ class LifecyclePlugin(InitPluginProtocol):
         sync_runner: How sync hooks are run (default: a thread each, as in the core).
         dependency_key: The name under which the context is injected, or ``None``
             to add no dependency.
+        health_path: Answer health probes under this path (``"/health"``:
+            ``/health`` and ``/health/ready`` readiness, ``/health/live``
+            liveness), or ``None`` for none.
+        health_details: Show error details in health responses to everyone.
+        health_token: Show them to requests with ``Authorization: Bearer <token>``
+            (default: ``$ASGI_LIFECYCLE_HEALTH_TOKEN``).
 
     Raises:
         TypeError: a setting has the wrong type; the message names it.
@@ -102,6 +111,8 @@ class LifecyclePlugin(InitPluginProtocol):
         "config",
         "dependency_key",
         "environment",
+        "health",
+        "health_path",
         "lifespan",
         "service_type",
         "sync_runner",
@@ -117,6 +128,9 @@ class LifecyclePlugin(InitPluginProtocol):
         concurrent: bool | None = None,
         sync_runner: SyncRunner | None = None,
         dependency_key: str | None = DEFAULT_DEPENDENCY_KEY,
+        health_path: str | None = None,
+        health_details: bool = False,
+        health_token: str | None = None,
     ) -> None:
         LifespanContext(service_type, environment, config)  # validates the three now
         if not isinstance(lifespan, Lifespan):
@@ -152,6 +166,21 @@ class LifecyclePlugin(InitPluginProtocol):
         self.concurrent = concurrent
         self.sync_runner = sync_runner
         self.dependency_key = dependency_key
+        self.health_path = health_path
+        self.health: HealthEndpoint | None = None
+        if health_path is not None:
+            if not isinstance(health_path, str) or not health_path.startswith("/"):
+                raise TypeError(
+                    f"LifecyclePlugin(health_path=...) must be a path such as '/health', or "
+                    f"None for no health endpoint; got {health_path!r}"
+                )
+            self.health = HealthEndpoint(
+                lifespan,
+                service_type=self.service_type,
+                environment=environment,
+                details=health_details,
+                token=health_token,
+            )
 
     def __repr__(self) -> str:
         return (
@@ -160,7 +189,7 @@ class LifecyclePlugin(InitPluginProtocol):
         )
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        """Add this plugin's lifespan manager and dependency to an app being created.
+        """Add this plugin's lifespan manager, dependency and health probes to an app being created.
 
         Args:
             app_config: The configuration of the app being created.
@@ -188,6 +217,8 @@ class LifecyclePlugin(InitPluginProtocol):
                 ("LifespanContext", LifespanContext),
             ):
                 app_config.signature_namespace.setdefault(name, value)
+        if self.health is not None and self.health_path is not None:
+            app_config.route_handlers.append(health_router(self.health, self.health_path))
         # Appended, never assigned: the app's and other plugins' lifespans stay (litestar#3601).
         app_config.lifespan.append(binding.lifespan)
         return app_config

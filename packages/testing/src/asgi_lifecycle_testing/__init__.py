@@ -19,6 +19,7 @@ from ._capabilities import Capabilities  # noqa: E402
 from ._contract import LifecycleContract  # noqa: E402
 from ._harness import (  # noqa: E402
     Harness,
+    HealthAnswer,
     NativeFailure,
     NativeShutdownFailure,
     NativeStartupFailure,
@@ -42,6 +43,7 @@ __all__ = (
     "ASGIRunning",
     "Capabilities",
     "Harness",
+    "HealthAnswer",
     "LifecycleContract",
     "LifecycleRecorder",
     "LifespanManager",

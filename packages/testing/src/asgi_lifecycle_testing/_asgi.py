@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from asgi_lifecycle import Lifespan, LifespanContext, LifespanMiddleware
 from asgi_lifecycle.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._harness import Observation, Settings
+from ._harness import HealthAnswer, Observation, Settings
 from ._manager import LifespanManager, LifespanStartupFailed
 
 __all__ = ("ASGIHarness", "ASGIRunning", "Probe", "ReferenceHarness")
@@ -23,11 +23,16 @@ class Probe:
     The app an `ASGIHarness` builds routes ``GET`` `path` to a handler of the
     framework that calls `observe` with what it can read, then answers 200.
 
+    It also says where the app serves the adapter's health endpoint, if it has
+    one (`ASGIRunning.health` requests ``{health_path}/{probe}`` there).
+
     Attributes:
         path: The path the harness requests.
+        health_path: Where `ASGIHarness.make_app` mounts the health endpoint.
     """
 
     path: ClassVar[str] = "/asgi-lifecycle/probe"
+    health_path: ClassVar[str] = "/asgi-lifecycle/health"
 
     def __init__(self) -> None:
         self._observation: Observation | None = None
@@ -58,7 +63,9 @@ class Probe:
         return observation
 
 
-async def _get(app: ASGIApp, path: str) -> tuple[int, bytes]:
+async def _get(
+    app: ASGIApp, path: str, headers: tuple[tuple[bytes, bytes], ...] = ()
+) -> tuple[int, bytes]:
     """Serve one ``GET path`` with ``app``, in-process; return the status and body."""
     complete = asyncio.Event()
     status: int | None = None
@@ -92,7 +99,7 @@ async def _get(app: ASGIApp, path: str) -> tuple[int, bytes]:
         "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",
-        "headers": [(b"host", b"testserver")],
+        "headers": [(b"host", b"testserver"), *headers],
         "client": ("127.0.0.1", 50000),
         "server": ("testserver", 80),
     }
@@ -126,6 +133,13 @@ class ASGIRunning:
             )
         return self.probe.take()
 
+    async def health(self, probe: str, *, authorization: str | None = None) -> HealthAnswer:
+        """Serve ``GET {Probe.health_path}/{probe}`` and return the answer."""
+        path = f"{self.probe.health_path}/{probe}"
+        headers = () if authorization is None else ((b"authorization", authorization.encode()),)
+        status, body = await _get(self.app, path, headers)
+        return HealthAnswer(status, body.decode(errors="replace"))
+
 
 class ASGIHarness(abc.ABC):
     """A `Harness` for adapters that serve ASGI: implement `make_app`, nothing else.
@@ -153,7 +167,10 @@ class ASGIHarness(abc.ABC):
             lifespan: The registry the adapter must run (not the process-wide one).
             settings: The service type, environment and config to configure it with.
             probe: Route ``GET probe.path`` to a handler that calls
-                ``probe.observe(state, context)`` and answers 200.
+                ``probe.observe(state, context)`` and answers 200; serve the
+                adapter's health endpoint under ``probe.health_path``, with
+                ``settings.health_token`` as its token (or declare
+                ``Capabilities(health_endpoint=False)``).
 
         Returns:
             The ASGI application a server would be given.
@@ -206,4 +223,6 @@ class ReferenceHarness(ASGIHarness):
             service_type=settings.service_type,
             environment=settings.environment,
             config=settings.config,
+            health_path=probe.health_path,
+            health_token=settings.health_token,
         )

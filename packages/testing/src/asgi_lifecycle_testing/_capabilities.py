@@ -27,6 +27,10 @@ class Capabilities:
     # Two instances of the framework can run at once in one process, so that a
     # second start of a run that is already running can be tested.
     overlapping_runs: bool = True
+    # The adapter serves health probes (the core's `HealthEndpoint`: readiness and
+    # liveness), configured with `Settings.health_token`, and the harness's
+    # `Running` answers them through ``health(probe, authorization=...)``.
+    health_endpoint: bool = True
     # A stop requested during the startup (what a SIGTERM does, through
     # `Lifespan.request_stop`) reaches the run where the framework's startup runs it.
     stop_during_startup: bool = True

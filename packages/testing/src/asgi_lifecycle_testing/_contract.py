@@ -15,7 +15,14 @@ from asgi_lifecycle import Lifespan, LifespanContext
 
 from ._asgi import ReferenceHarness
 from ._capabilities import Capabilities
-from ._harness import Harness, NativeShutdownFailure, NativeStartupFailure, Settings
+from ._harness import (
+    Harness,
+    HealthAnswer,
+    NativeShutdownFailure,
+    NativeStartupFailure,
+    Running,
+    Settings,
+)
 from ._recorder import LifecycleRecorder
 
 __all__ = ("LifecycleContract",)
@@ -30,6 +37,10 @@ API = Settings(
     config={"db": {"url": "sqlite://contract"}, "name": "contract"},
 )
 WORKER = Settings(service_type="worker", environment="staging", config={"name": "contract"})
+HEALTH_TOKEN = "contract-health-token"
+HEALTHY = Settings(service_type="api", environment="staging", health_token=HEALTH_TOKEN)
+# What a failing check's exception says: a public health response must never show it.
+SECRET = "postgres://contract:s3cret@db.internal/contract"
 
 
 def _contract_test(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
@@ -126,6 +137,42 @@ async def refused(harness: Harness, lp: Lifespan, settings: Settings) -> str:
             f"harness translate that report"
         ) from error
     raise AssertionError("the framework started although a critical startup hook failed")
+
+
+async def probe(running: Running, path: str, *, authorization: str | None = None) -> HealthAnswer:
+    """Ask the adapter's health endpoint through the harness's `Running`."""
+    health = getattr(running, "health", None)
+    if health is None:
+        raise AssertionError(
+            f"{type(running).__name__} has no health(probe, authorization=...) method: "
+            f"implement it to request the adapter's health endpoint, or declare "
+            f"Capabilities(health_endpoint=False) if the adapter serves none"
+        )
+    answer = await health(path, authorization=authorization)
+    if not isinstance(answer, HealthAnswer):
+        raise AssertionError(
+            f"{type(running).__name__}.health() returned {answer!r}, not a HealthAnswer"
+        )
+    return answer
+
+
+def health_lifespan(*, critical: bool = True, fail: bool = False) -> Lifespan:
+    """A registry with one resource and a check of it, uncached so that each probe runs it."""
+    lp = Lifespan()
+    lp.configure(health_ttl=0)
+
+    async def pool(context: LifespanContext) -> AsyncIterator[str]:
+        yield "pool"
+
+    def ping(value: str) -> None:
+        if value != "pool":
+            raise AssertionError(f"the check got {value!r}, not what the resource yielded")
+        if fail:
+            raise ConnectionError(f"cannot reach {SECRET}")
+
+    lp.add_resource(pool, name=_name("pool"), key="pool")
+    lp.add_health_check(ping, name=_name("ping"), resource=_name("pool"), critical=critical)
+    return lp
 
 
 @contextlib.contextmanager
@@ -871,3 +918,62 @@ class LifecycleContract:
                 pass
             assert recorder.events == [("setup", "db")]
         assert recorder.events == [("setup", "db"), ("teardown", "db")]
+
+    # -- health -----------------------------------------------------------------------
+
+    @requires("health_endpoint")
+    @_contract_test
+    async def test_health_ready_and_live(self, harness: Harness) -> None:
+        """While the run is ready and its checks pass, the adapter's endpoint answers readiness and liveness 200 with an application/health+json report of this run."""  # noqa: E501
+        lp = health_lifespan()
+        async with harness.run(lp, HEALTHY) as running:
+            for path in ("ready", "", "live"):
+                answer = await probe(running, path)
+                assert answer.status == 200, f"{path!r}: {answer}"
+                report = answer.json()
+                assert report["status"] == "pass"
+                assert report["serviceId"] == HEALTHY.service_type
+            ready = (await probe(running, "ready")).json()
+            assert f"{_name('ping')}:responseTime" in ready["checks"]
+
+    @requires("health_endpoint")
+    @_contract_test
+    async def test_health_failing_critical_check(self, harness: Harness) -> None:
+        """A failing critical check makes readiness 503 without its error text, shows the error to the token only, and leaves liveness 200."""  # noqa: E501
+        lp = health_lifespan(fail=True)
+        async with harness.run(lp, HEALTHY) as running:
+            public = await probe(running, "ready")
+            assert public.status == 503, public
+            assert public.json()["status"] == "fail"
+            assert SECRET not in public.body
+            assert "ConnectionError" not in public.body
+            detailed = await probe(running, "ready", authorization=f"Bearer {HEALTH_TOKEN}")
+            assert detailed.status == 503, detailed
+            assert SECRET in detailed.body
+            wrong = await probe(running, "ready", authorization="Bearer not-the-token")
+            assert wrong.status == 401, wrong
+            assert SECRET not in wrong.body
+            assert (await probe(running, "live")).status == 200
+
+    @requires("health_endpoint")
+    @_contract_test
+    async def test_health_non_critical_check_warns(self, harness: Harness) -> None:
+        """A failing non-critical check degrades readiness to warn and keeps it 200."""
+        lp = health_lifespan(critical=False, fail=True)
+        async with harness.run(lp, HEALTHY) as running:
+            answer = await probe(running, "ready")
+            assert answer.status == 200, answer
+            assert answer.json()["status"] == "warn"
+
+    @requires("health_endpoint")
+    @_contract_test
+    async def test_health_draining(self, harness: Harness) -> None:
+        """Once the run is draining (a stop signal, or shutdown begun), readiness answers 503 while liveness stays 200."""  # noqa: E501
+        lp = health_lifespan()
+        async with harness.run(lp, HEALTHY) as running:
+            assert (await probe(running, "ready")).status == 200
+            lp.mark_draining(HEALTHY.service_type, HEALTHY.environment)
+            answer = await probe(running, "ready")
+            assert answer.status == 503, answer
+            assert answer.json()["checks"]["lifecycle:state"][0]["observedValue"] == "draining"
+            assert (await probe(running, "live")).status == 200

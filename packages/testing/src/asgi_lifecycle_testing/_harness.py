@@ -11,6 +11,7 @@ from asgi_lifecycle import Lifespan, LifespanContext
 
 __all__ = (
     "Harness",
+    "HealthAnswer",
     "NativeFailure",
     "NativeShutdownFailure",
     "NativeStartupFailure",
@@ -32,11 +33,14 @@ class Settings:
         service_type: The run's service type.
         environment: The run's environment.
         config: The mapping hooks read with ``context.get_config``.
+        health_token: The token of the adapter's health endpoint (requests with
+            ``Authorization: Bearer <token>`` see error details), or ``None``.
     """
 
     service_type: str = "app"
     environment: str = "test"
     config: Mapping[str, Any] = field(default_factory=dict)
+    health_token: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("service_type", "environment"):
@@ -45,6 +49,10 @@ class Settings:
                 raise TypeError(f"Settings({name}=...) must be a non-empty string, got {value!r}")
         if not isinstance(self.config, Mapping):
             raise TypeError(f"Settings(config=...) must be a mapping, got {self.config!r}")
+        if self.health_token is not None and not isinstance(self.health_token, str):
+            raise TypeError(
+                f"Settings(health_token=...) must be a string or None, got {self.health_token!r}"
+            )
 
     def context(self) -> LifespanContext:
         """Return a fresh `LifespanContext` with these settings."""
@@ -68,6 +76,25 @@ class Observation:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class HealthAnswer:
+    """What the adapter's health endpoint answered to one probe.
+
+    Attributes:
+        status: The HTTP status (200, 503, 401...).
+        body: The response body, decoded.
+    """
+
+    status: int
+    body: str
+
+    def json(self) -> Any:
+        """The body, parsed as JSON."""
+        import json
+
+        return json.loads(self.body)
+
+
 @runtime_checkable
 class Running(Protocol):
     """A framework started by `Harness.run`, with the adapter installed."""
@@ -79,6 +106,12 @@ class Running(Protocol):
         runs one task. The handler records what it can read (see `Observation`).
         Raise (an ``AssertionError`` with the reason is best) if the unit of work
         fails.
+
+        A `Running` whose adapter serves health probes (``Capabilities.health_endpoint``)
+        also has ``async def health(self, probe: str, *, authorization: str | None =
+        None) -> HealthAnswer``: it requests the adapter's endpoint for ``probe``
+        (``"ready"``, ``"live"``, or ``""`` for the endpoint's own path), with that
+        ``Authorization`` header, the way a load balancer would.
         """
         ...
 
