@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from ._blocking import BlockingRunner
 from ._calling import run_in_thread
+from ._config import Settings, discover, load_settings
 from ._context import LifespanContext
 from ._endpoint import HealthApp, HealthEndpoint, HealthResponse
 from ._errors import (
+    ConfigurationError,
     HookRegistrationError,
     HookTimeout,
     LifecycleError,
@@ -34,6 +36,7 @@ __version__ = "0.1.0"
 __all__ = (
     "BlockingRunner",
     "CheckResult",
+    "ConfigurationError",
     "HealthApp",
     "HealthCheck",
     "HealthEndpoint",
@@ -52,11 +55,14 @@ __all__ = (
     "LifespanContext",
     "LifespanMiddleware",
     "ServiceType",
+    "Settings",
     "ShutdownFailed",
     "StartupFailed",
     "StopRequested",
     "__version__",
+    "discover",
     "lifespan",
+    "load_settings",
     "run_in_thread",
 )
 

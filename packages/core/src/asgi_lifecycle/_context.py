@@ -23,10 +23,14 @@ class LifespanContext:
     Args:
         service_type: The kind of process, such as ``"app"``, ``"api"``,
             ``"worker"``, ``"scheduler"`` or ``"test"`` (see `ServiceType`); any
-            string is allowed.
+            string is allowed. Default: ``"app"``, or the configured
+            ``service_type`` when the process-wide `lifespan` starts it.
         environment: The deployment environment. Defaults to the
-            ``ASGI_LIFECYCLE_ENV`` environment variable, then ``"development"``.
-        config: Settings for the hooks, read with `get_config`.
+            ``ASGI_LIFECYCLE_ENV`` environment variable, then (when the
+            process-wide `lifespan` starts it) the configured ``environment``,
+            then ``"development"``.
+        config: Settings for the hooks, read with `get_config`. Default: the
+            configured ``config`` when the process-wide `lifespan` starts it.
         metadata: Initial values shared between hooks of the run.
 
     Attributes:
@@ -39,15 +43,28 @@ class LifespanContext:
             adapter hands it to tasks. Resources publish what they yield here.
     """
 
-    __slots__ = ("config", "environment", "metadata", "service_type", "state")
+    __slots__ = ("_defaulted", "config", "environment", "metadata", "service_type", "state")
 
     def __init__(
         self,
-        service_type: str = "app",
+        service_type: str | None = None,
         environment: str | None = None,
         config: Mapping[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
+        # What was left to its default: the process-wide lifespan fills it in from the
+        # configuration ([tool.asgi-lifecycle], ASGI_LIFECYCLE_*) at startup.
+        self._defaulted: frozenset[str] = frozenset(
+            name
+            for name, value in (
+                ("service_type", service_type),
+                ("environment", environment),
+                ("config", config),
+            )
+            if value is None
+        )
+        if service_type is None:
+            service_type = "app"
         if not isinstance(service_type, str) or not service_type:
             raise TypeError(
                 f"LifespanContext(service_type=...) must be a non-empty string such as 'app' "

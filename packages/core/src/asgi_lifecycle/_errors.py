@@ -5,6 +5,7 @@ from __future__ import annotations
 from ._report import LifecycleReport
 
 __all__ = (
+    "ConfigurationError",
     "HookRegistrationError",
     "HookTimeout",
     "LifecycleError",
@@ -16,6 +17,29 @@ __all__ = (
 
 class LifecycleError(Exception):
     """Base class of every error raised by asgi-lifecycle."""
+
+
+class ConfigurationError(LifecycleError, ValueError):
+    """The configuration (``[tool.asgi-lifecycle]``, ``ASGI_LIFECYCLE_*``) is wrong.
+
+    Raised before any hook runs: an unknown key, a value of the wrong type, an
+    environment variable that does not parse, a hook module that does not import.
+    Each problem names the file and key, or the variable, and how to fix it.
+
+    Attributes:
+        problems: One message per problem found.
+    """
+
+    def __init__(self, problems: str | tuple[str, ...] | list[str]) -> None:
+        found = (problems,) if isinstance(problems, str) else tuple(problems)
+        if len(found) == 1:
+            message = found[0]
+        else:
+            message = f"{len(found)} configuration problems:\n" + "\n".join(
+                f"  - {problem}" for problem in found
+            )
+        super().__init__(message)
+        self.problems: tuple[str, ...] = found
 
 
 class HookRegistrationError(LifecycleError, TypeError):

@@ -20,6 +20,7 @@ from typing import Any, TypeVar, overload
 
 from ._blocking import BlockingRunner
 from ._calling import SyncRunner, run_in_thread
+from ._config import Settings, discover, load_settings
 from ._context import ENVIRONMENT_VARIABLE, LifespanContext
 from ._events import LifecycleListener, LifecycleState, Listeners
 from ._health import HealthMonitor, HealthReport, Probe
@@ -92,12 +93,25 @@ class Lifespan:
         self.shutdown_timeout: float | None = 30.0
         self.timeout: float | None = None
         self.stop_signals = True
+        self._explicit: set[str] = set()  # what configure() set in code: the file cannot change it
         self.configure(
             concurrent=concurrent,
             startup_timeout=startup_timeout,
             shutdown_timeout=shutdown_timeout,
             timeout=timeout,
         )
+        self._explicit = {
+            name
+            for name, value, default in (
+                ("concurrent", concurrent, False),
+                ("startup_timeout", startup_timeout, None),
+                ("shutdown_timeout", shutdown_timeout, 30.0),
+                ("timeout", timeout, None),
+            )
+            if value != default
+        }
+        self._autoconfigure = False  # True for the process-wide `lifespan` only
+        self._settings: Settings | None = None
         self._registry = Registry()
         self._lock = threading.RLock()  # guards the runs and the listeners
         self._runs: dict[tuple[str, str], Run] = {}
@@ -151,12 +165,16 @@ class Lifespan:
                 )
         if concurrent is not None:
             self.concurrent = concurrent
+            self._explicit.add("concurrent")
         if startup_timeout is not _UNCHANGED:
             self.startup_timeout = None if startup_timeout is None else float(startup_timeout)
+            self._explicit.add("startup_timeout")
         if shutdown_timeout is not _UNCHANGED:
             self.shutdown_timeout = None if shutdown_timeout is None else float(shutdown_timeout)
+            self._explicit.add("shutdown_timeout")
         if timeout is not _UNCHANGED:
             self.timeout = None if timeout is None else float(timeout)
+            self._explicit.add("timeout")
         if stop_signals is not None:
             if not isinstance(stop_signals, bool):
                 raise TypeError(
@@ -175,6 +193,58 @@ class Lifespan:
                     f"got {health_ttl!r}"
                 )
             self._health.ttl = float(health_ttl)
+
+    def configure_from(self, settings: Settings, *, import_modules: bool = True) -> None:
+        """Apply a configuration (`load_settings`): its budgets, then its hook modules.
+
+        ``timeout``, ``startup_timeout``, ``shutdown_timeout`` and ``concurrent``
+        are taken from ``settings`` unless code set them (the constructor or
+        `configure`), which wins. Then `discover` imports ``settings.modules`` and
+        the ``asgi_lifecycle.modules`` entry points. Contexts made without a
+        service type, environment or config take them from ``settings`` at
+        startup. The process-wide `lifespan` calls this by itself at its first
+        startup when a ``[tool.asgi-lifecycle]`` table or an ``ASGI_LIFECYCLE_*``
+        variable is there.
+
+        Args:
+            settings: The configuration.
+            import_modules: Whether to import the hook modules too.
+
+        Raises:
+            ConfigurationError: a hook module does not import.
+        """
+        with self._lock:
+            for name in ("timeout", "startup_timeout", "shutdown_timeout", "concurrent"):
+                if name not in self._explicit:
+                    setattr(self, name, getattr(settings, name))
+            self._settings = settings
+        if import_modules:
+            discover(settings)
+
+    def _prepare(self, context: LifespanContext) -> None:
+        """Fill a context's defaults from the configuration; configure once per process."""
+        settings = self._settings
+        first = settings is None
+        if settings is None:
+            if not self._autoconfigure:
+                return
+            settings = load_settings()
+            if not settings.configured:
+                self._autoconfigure = False  # nothing configured: never look again
+                return
+        defaulted = context._defaulted
+        service_type = settings.service_type if "service_type" in defaulted else None
+        service = settings.for_service(service_type or context.service_type)
+        if first:
+            self.configure_from(service)
+            self._settings = settings
+        if "service_type" in defaulted:
+            context.service_type = service.service_type
+        if "environment" in defaulted:
+            context.environment = service.environment
+        if "config" in defaulted:
+            context.config = service.config
+        context._defaulted = frozenset()
 
     # -- registration -------------------------------------------------------------
 
@@ -462,6 +532,7 @@ class Lifespan:
                 started was rolled back first.
             HookRegistrationError: the hooks cannot be ordered (see `plan`).
         """
+        self._prepare(context)
         key = (context.service_type, context.environment)
         waiter: Future[LifecycleReport] | None = None
         with self._lock:
@@ -778,3 +849,4 @@ def _attach(context: LifespanContext, run_context: LifespanContext) -> None:
 
 lifespan = Lifespan()
 """The process-wide default `Lifespan`: ``from asgi_lifecycle import lifespan``."""
+lifespan._autoconfigure = True  # it reads the configuration at its first startup

@@ -50,10 +50,12 @@ class LifespanMiddleware:
     Args:
         app: The ASGI application to wrap.
         lifespan: The hook registry to run (default: the process-wide one).
-        service_type: The service type of this process's run.
-        environment: The environment (default: ``$ASGI_LIFECYCLE_ENV`` or
-            ``"development"``).
-        config: The config mapping the hooks read with ``get_config``.
+        service_type: The service type of this process's run (default: the
+            configured ``service_type``, else ``"app"``).
+        environment: The environment (default: ``$ASGI_LIFECYCLE_ENV``, the
+            configured ``environment``, or ``"development"``).
+        config: The config mapping the hooks read with ``get_config`` (default:
+            the configured ``config``).
         sync_runner: How sync hooks are run (see `Lifespan.startup`).
         hint: Added to the warning about a request that arrives before any
             lifespan startup: how to run the hooks in this framework.
@@ -73,7 +75,7 @@ class LifespanMiddleware:
         app: AnyASGIApp,
         *,
         lifespan: Lifespan = default_lifespan,
-        service_type: str = "app",
+        service_type: str | None = None,
         environment: str | None = None,
         config: Mapping[str, Any] | None = None,
         sync_runner: SyncRunner | None = None,
@@ -157,7 +159,7 @@ class LifespanMiddleware:
             "ASGITransport never do). Run under a server that sends it ('uvicorn --lifespan on', "
             "hypercorn, granian), or start the hooks yourself (asgi_lifecycle_testing's "
             "LifespanManager in tests).%s",
-            scope.get("type"), self.service_type, f" {self.hint}" if self.hint else "",
+            scope.get("type"), self.service_type or "app", f" {self.hint}" if self.hint else "",
         )  # fmt: skip
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
