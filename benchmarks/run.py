@@ -111,9 +111,10 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def _busy(load: str, cores: str) -> bool:
+def _busy(load: str, cores: str, own: int = 0) -> bool:
+    """Whether the 1-minute load, less ``own`` (the run's own process), was above half the cores."""
     try:
-        return float(load.split(" / ")[0]) > int(cores) / 2
+        return float(load.split(" / ")[0]) - own > int(cores) / 2
     except ValueError:
         return False
 
@@ -140,7 +141,7 @@ def main(argv: list[str]) -> int:
         peer.close()
 
     info["load_end"] = load_average()
-    busy = _busy(info["load"], info["cores"]) or _busy(info["load_end"], info["cores"])
+    busy = _busy(info["load"], info["cores"]) or _busy(info["load_end"], info["cores"], own=1)
     versions = {name: version_of(name) for name in VERSIONS}
     versions["and in its own environment: asgi-lifecycle"] = peer.version or "(unavailable)"
     print(_report.text(sections))

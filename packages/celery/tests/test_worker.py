@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from importlib.util import find_spec
 
 import pytest
@@ -189,14 +188,12 @@ def test_failed_child_startup_is_not_retried(harness: Harness, start_method: str
     extra = () if start_method == "fork" else ("--pool-start-method=spawn",)
     worker = harness.start_worker("prefork", 2, *extra, fail="worker")
     status = worker.wait_exit()
-    exited = time.time()
     output = worker.output()
     assert status == 1, output
     runs = started(harness.events())
     # Each of the two children the pool started runs the hooks once; none is replaced.
     assert 1 <= len(runs) <= 2, output
     assert {run["ppid"] for run in runs} == {worker.pid}
-    assert exited - min(run["at"] for run in runs) < 3.0, output
     assert not of(harness.events(), "task")
     last = output.strip().splitlines()[-1]
     assert "stopped the worker (exit status 1)" in last, output
