@@ -8,7 +8,8 @@ same loops.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from time import perf_counter, perf_counter_ns
 from typing import Any
 
@@ -197,3 +198,23 @@ async def timed(work: Awaitable[Any]) -> float:
     start = perf_counter()
     await work
     return perf_counter() - start
+
+
+def starlette_app() -> Any:
+    """A minimal Starlette app with a lifespan, or ``None`` when Starlette is not installed."""
+    try:
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import PlainTextResponse
+        from starlette.routing import Route
+    except ImportError:
+        return None
+
+    async def home(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        yield {"db": object()}
+
+    return Starlette(routes=[Route("/", home)], lifespan=lifespan)

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from time import perf_counter_ns
-from typing import Any
 
 import _asgi
 from _harness import (
@@ -54,26 +51,6 @@ def _lifespan(ttl: float) -> Lifespan:
     return lifespan
 
 
-def _starlette() -> Any:
-    """A minimal Starlette app with a lifespan, or ``None`` when Starlette is not installed."""
-    try:
-        from starlette.applications import Starlette
-        from starlette.requests import Request
-        from starlette.responses import PlainTextResponse
-        from starlette.routing import Route
-    except ImportError:
-        return None
-
-    async def home(request: Request) -> PlainTextResponse:
-        return PlainTextResponse("ok")
-
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        yield {"db": object()}
-
-    return Starlette(routes=[Route("/", home)], lifespan=lifespan)
-
-
 async def _time_check(count: int) -> float:
     """Await the check ``count`` times directly; return nanoseconds per call."""
     start = perf_counter_ns()
@@ -100,7 +77,7 @@ async def _run(cfg: Config) -> Section:
         _asgi.minimal_app, lifespan=_lifespan(CACHED_TTL), health_path=HEALTH
     )
     uncached = LifespanMiddleware(_asgi.minimal_app, lifespan=_lifespan(0), health_path=HEALTH)
-    star_app = _starlette()
+    star_app = _asgi.starlette_app()
     star = None
     if star_app is not None:
         star = LifespanMiddleware(star_app, lifespan=_lifespan(CACHED_TTL), health_path=HEALTH)

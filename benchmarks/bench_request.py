@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
 from typing import Any
 
 import _asgi
@@ -44,26 +43,6 @@ def _lifespan() -> Lifespan:
     return lifespan
 
 
-def _starlette() -> Any:
-    """A minimal Starlette app with a lifespan, or ``None`` when Starlette is not installed."""
-    try:
-        from starlette.applications import Starlette
-        from starlette.requests import Request
-        from starlette.responses import PlainTextResponse
-        from starlette.routing import Route
-    except ImportError:
-        return None
-
-    async def home(request: Request) -> PlainTextResponse:
-        return PlainTextResponse("ok")
-
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        yield {"db": object()}
-
-    return Starlette(routes=[Route("/", home)], lifespan=lifespan)
-
-
 def _ns(value: float) -> str:
     return f"{value:,.0f} ns"
 
@@ -87,12 +66,12 @@ async def _run(cfg: Config, peer: Peer) -> Section:
     }
     # Each Starlette variant gets an app of its own, since each runs its own lifespan.
     star_apps: dict[str, Any] = {}
-    star_bare = _starlette()
+    star_bare = _asgi.starlette_app()
     if star_bare is not None:
         star_apps = {
             "starlette": star_bare,
-            "starlette+wrapper": _asgi.PassThrough(_starlette()),
-            "starlette+ours": LifespanMiddleware(_starlette(), lifespan=_lifespan()),
+            "starlette+wrapper": _asgi.PassThrough(_asgi.starlette_app()),
+            "starlette+ours": LifespanMiddleware(_asgi.starlette_app(), lifespan=_lifespan()),
         }
     drivers = [_asgi.LifespanDriver(app) for app in (ours, *star_apps.values())]
     for driver in drivers:
