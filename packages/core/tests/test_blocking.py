@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import threading
 from collections.abc import AsyncIterator
 
@@ -202,3 +203,15 @@ def test_a_forked_child_starts_its_own_run() -> None:
         "child initialized: False",
         "start in child",
     ]
+
+
+def test_the_runner_thread_leaves_stop_signals_to_the_main_thread(lp: Lifespan) -> None:
+    """The runner's loop thread blocks SIGTERM and SIGINT, so the kernel hands them to the main thread."""  # noqa: E501
+
+    async def blocked() -> set[int | signal.Signals]:
+        return signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+    with lp.run_blocking(LifespanContext("worker")) as runner:
+        mask = asyncio.run_coroutine_threadsafe(blocked(), runner.loop).result(5.0)
+    assert {signal.SIGTERM, signal.SIGINT} <= mask
+    assert signal.SIGTERM not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
