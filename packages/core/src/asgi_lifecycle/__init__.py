@@ -9,11 +9,10 @@ for any ASGI app, ``asgi_lifecycle_django``, ``asgi_lifecycle_fastapi``,
 
 from __future__ import annotations
 
-from ._blocking import BlockingRunner
+from typing import TYPE_CHECKING, Any
+
 from ._calling import run_in_thread
-from ._config import Settings, discover, load_settings
 from ._context import LifespanContext
-from ._endpoint import HealthApp, HealthEndpoint, HealthResponse
 from ._errors import (
     ConfigurationError,
     HookRegistrationError,
@@ -24,12 +23,17 @@ from ._errors import (
     StopRequested,
 )
 from ._events import CheckResult, LifecycleListener, LifecycleState
-from ._health import HealthReport
 from ._hook import HealthCheck, Hook, ServiceType
 from ._lifespan import Lifespan, lifespan
-from ._middleware import LifespanMiddleware
-from ._probes import HealthServer
 from ._report import HookResult, LifecycleReport
+
+if TYPE_CHECKING:
+    from ._blocking import BlockingRunner
+    from ._config import Settings, discover, load_settings
+    from ._endpoint import HealthApp, HealthEndpoint, HealthResponse
+    from ._health import HealthReport
+    from ._middleware import LifespanMiddleware
+    from ._probes import HealthServer
 
 __version__ = "0.1.0"
 
@@ -66,9 +70,44 @@ __all__ = (
     "run_in_thread",
 )
 
-# Public names report the public module, so that reprs and docs say asgi_lifecycle.X.
+# Imported at first use (`__getattr__`): a process imports the blocking runner, the
+# configuration file, the health endpoints or the middleware only if it uses them.
+_LATER = {
+    "BlockingRunner": "_blocking",
+    "HealthApp": "_endpoint",
+    "HealthEndpoint": "_endpoint",
+    "HealthReport": "_health",
+    "HealthResponse": "_endpoint",
+    "HealthServer": "_probes",
+    "LifespanMiddleware": "_middleware",
+    "Settings": "_config",
+    "discover": "_config",
+    "load_settings": "_config",
+}
+
+
+def _public(value: Any) -> Any:
+    # Public classes report the public module, so that reprs and docs say asgi_lifecycle.X.
+    if isinstance(value, type):
+        value.__module__ = __name__
+    return value
+
+
+def __getattr__(name: str) -> Any:
+    module = _LATER.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = globals()[name] = _public(getattr(import_module(f"{__name__}.{module}"), name))
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LATER})
+
+
 for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type):
-        _obj.__module__ = __name__
-del _name, _obj
+    if _name not in _LATER:
+        _public(globals()[_name])
+del _name

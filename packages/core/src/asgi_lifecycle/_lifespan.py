@@ -1,8 +1,10 @@
-"""The public `Lifespan`: a thin facade joining the registry and the runner.
+"""The public `Lifespan`: a thin facade joining the registry, the runs and the health monitor.
 
-It registers hooks through the `Registry`, plans a run from it, keeps the runs
-of this process (one per service type and environment, shared by every starter),
-and hands each run to the runner. A forked child forgets its parent's runs.
+It registers hooks through the `Registry`, starts and stops runs through `Runs`
+(one per service type and environment, shared by every starter), answers state
+and health questions from the `HealthMonitor`, and reads the configuration at
+the first startup of the process-wide `lifespan`. A forked child forgets its
+parent's runs.
 """
 
 from __future__ import annotations
@@ -15,21 +17,21 @@ import signal
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable
-from concurrent.futures import Future
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from ._blocking import BlockingRunner
 from ._calling import SyncRunner, run_in_thread
-from ._config import Settings, discover, load_settings
 from ._context import ENVIRONMENT_VARIABLE, LifespanContext
 from ._events import LifecycleListener, LifecycleState, Listeners
-from ._health import HealthMonitor, HealthReport, Probe
 from ._hook import HealthCheck, Hook, HookKind
 from ._registry import Registry
 from ._report import HookResult, LifecycleReport
-from ._runner import Run, progress, start, stop
-from ._signals import StopWatch, signal_name
 from ._validation import CHECK_OPTIONS, check_options
+
+if TYPE_CHECKING:  # imported at first use: importing asgi_lifecycle stays cheap
+    from ._blocking import BlockingRunner
+    from ._config import Settings
+    from ._health import HealthReport, Probe
+    from ._runs import Runs
 
 __all__ = ("Lifespan", "lifespan")
 
@@ -49,10 +51,8 @@ def _forget_runs_after_fork() -> None:
     for instance in list(_instances):
         instance._lock = threading.RLock()
         instance._registry.lock = threading.RLock()
-        instance._runs = {}
-        instance._stopping = {}
-        instance._watches = {}
-        instance._health.forget()
+        if instance._made is not None:
+            instance._made.forget()
 
 
 if hasattr(os, "register_at_fork"):
@@ -113,16 +113,32 @@ class Lifespan:
         self._autoconfigure = False  # True for the process-wide `lifespan` only
         self._settings: Settings | None = None
         self._registry = Registry()
-        self._lock = threading.RLock()  # guards the runs and the listeners
-        self._runs: dict[tuple[str, str], Run] = {}
+        self._lock = threading.RLock()  # guards the configuration and the listeners
         self._listeners = Listeners()
-        self._health = HealthMonitor()
-        self._watches: dict[tuple[str, str], StopWatch | None] = {}
-        self._stopping: dict[tuple[str, str], Run] = {}
+        self._health_ttl = 1.0
+        self._made: Runs | None = None  # see _runs
         _instances.add(self)
 
     def __repr__(self) -> str:
-        return f"<Lifespan hooks={len(self._registry)} running={sorted(self._runs)!r}>"
+        running = [] if self._made is None else self._made.keys()
+        return f"<Lifespan hooks={len(self._registry)} running={running!r}>"
+
+    @property
+    def _runs(self) -> Runs:
+        """This registry's runs in the process, with their states and health checks' cache.
+
+        Made at the first start, state or health question, with the runner's modules:
+        a process that only registers hooks, or never starts, does not import them.
+        """
+        runs = self._made
+        if runs is None:
+            from ._runs import Runs
+
+            with self._lock:
+                runs = self._made
+                if runs is None:
+                    runs = self._made = Runs(self._registry, self._listeners, self._health_ttl)
+        return runs
 
     def configure(
         self,
@@ -192,7 +208,9 @@ class Lifespan:
                     f"Lifespan.configure(health_ttl=...) must be a number of seconds, 0 or more; "
                     f"got {health_ttl!r}"
                 )
-            self._health.ttl = float(health_ttl)
+            self._health_ttl = float(health_ttl)
+            if self._made is not None:
+                self._made.health.ttl = self._health_ttl
 
     def configure_from(self, settings: Settings, *, import_modules: bool = True) -> None:
         """Apply a configuration (`load_settings`): its budgets, then its hook modules.
@@ -219,6 +237,8 @@ class Lifespan:
                     setattr(self, name, getattr(settings, name))
             self._settings = settings
         if import_modules:
+            from ._config import discover
+
             discover(settings)
 
     def _prepare(self, context: LifespanContext) -> None:
@@ -228,6 +248,8 @@ class Lifespan:
         if settings is None:
             if not self._autoconfigure:
                 return
+            from ._config import load_settings
+
             settings = load_settings()
             if not settings.configured:
                 self._autoconfigure = False  # nothing configured: never look again
@@ -427,13 +449,11 @@ class Lifespan:
 
     def _register(self, kind: HookKind, verb: str, func: Any, options: dict[str, Any]) -> None:
         hook = self._registry.add(kind, verb, func, options)
-        if hook is not None and self._runs:
-            self._warn_late(hook)
+        if hook is not None and self._made is not None:
+            self._warn_late(hook, self._made)
 
-    def _warn_late(self, hook: Hook) -> None:
-        with self._lock:
-            late = [run.key for run in self._runs.values() if hook.matches(*run.key)]
-        for service_type, environment in late:
+    def _warn_late(self, hook: Hook, runs: Runs) -> None:
+        for service_type, environment in runs.missed_by(hook):
             logger.warning(
                 "hook %r (%s) was registered after the startup of %r (%s) began in this "
                 "process, so it does not run in that run; import its module before startup "
@@ -455,7 +475,7 @@ class Lifespan:
                 f"got {listener!r}"
             )
         with self._lock:
-            self._listeners = Listeners((*self._listeners.registered, listener))
+            self._set_listeners((*self._listeners.registered, listener))
 
     def remove_listener(self, listener: Listener) -> None:
         """Stop telling a listener added with `add_listener`.
@@ -466,15 +486,20 @@ class Lifespan:
         with self._lock:
             listeners = list(self._listeners.registered)
             listeners.remove(listener)
-            self._listeners = Listeners(listeners)
+            self._set_listeners(listeners)
+
+    def _set_listeners(self, listeners: Iterable[Listener]) -> None:
+        self._listeners = Listeners(listeners)
+        if self._made is not None:
+            self._made.listeners = self._listeners
 
     def reset_instance(self) -> None:
         """Forget every hook, check, listener, run and state (for tests). Runs are not shut down."""
         with self._lock:
             self._registry.clear()
-            self._runs.clear()
-            self._listeners = Listeners()
-            self._health.forget()
+            self._set_listeners(())
+            if self._made is not None:
+                self._made.forget()
 
     @property
     def hooks(self) -> tuple[Hook, ...]:
@@ -502,8 +527,7 @@ class Lifespan:
 
     def is_initialized(self) -> bool:
         """Return whether a run is between a successful startup and its shutdown."""
-        with self._lock:
-            return any(run.running for run in self._runs.values())
+        return self._made is not None and self._made.running()
 
     async def startup(
         self,
@@ -533,60 +557,15 @@ class Lifespan:
             HookRegistrationError: the hooks cannot be ordered (see `plan`).
         """
         self._prepare(context)
-        key = (context.service_type, context.environment)
-        waiter: Future[LifecycleReport] | None = None
-        with self._lock:
-            run = self._runs.get(key)
-            if run is None:
-                run = Run(
-                    context,
-                    self._registry.plan(*key),
-                    self.concurrent if concurrent is None else concurrent,
-                    sync_runner or run_in_thread,
-                    self.timeout,
-                )
-                self._runs[key] = run
-                owner = True
-                self._health.set_state(key, LifecycleState.STARTING, self._listeners)
-            else:
-                run.refs += 1
-                owner = False
-                if not run.running:
-                    if run.ready is None:
-                        run.ready = Future()
-                    waiter = run.ready
-        if not owner:
-            return await self._join(run, context, waiter)
-        watch = self._watch(key) if self.stop_signals else None
-        try:
-            report = await start(run, self.startup_timeout, self.shutdown_timeout, self._listeners)
-        except BaseException as exc:  # joiners waiting on this startup fail too
-            with self._lock:
-                if self._runs.get(key) is run:
-                    del self._runs[key]
-                waiter = run.ready
-            self._health.set_state(key, LifecycleState.FAILED, self._listeners)
-            if watch is not None:
-                watch.restore()
-            if waiter is not None:
-                waiter.set_exception(exc)
-            raise
-        with self._lock:
-            run.running = True
-            run.report = report
-            waiter = run.ready
-        self._health.set_state(key, LifecycleState.READY, self._listeners)
-        if watch is not None:
-            watch.defer_default = False  # from now on a SIGTERM nobody handles ends the process
-            self._watches[key] = watch
-        if waiter is not None:
-            waiter.set_result(report)
-        return report
-
-    def _watch(self, key: tuple[str, str]) -> StopWatch | None:
-        """Watch the stop signals for a run, from its startup until it stopped."""
-        watch = StopWatch(lambda signum: self.request_stop(*key, signum=signum))
-        return watch if watch.install() else None
+        return await self._runs.start(
+            context,
+            concurrent=self.concurrent if concurrent is None else concurrent,
+            sync_runner=sync_runner or run_in_thread,
+            timeout=self.timeout,
+            startup_timeout=self.startup_timeout,
+            shutdown_timeout=self.shutdown_timeout,
+            stop_signals=self.stop_signals,
+        )
 
     def request_stop(
         self,
@@ -611,64 +590,8 @@ class Lifespan:
             environment: The run's environment.
             signum: The signal, for the messages.
         """
-        key = self._key(service_type, environment)
-        run = self._runs.get(key) or self._stopping.get(key)
-        loop = None if run is None else run.loop
-        if run is None or loop is None or loop.is_closed():
-            return
-        if not run.running and run.task is not None and key in self._runs:
-            if run.stop_signal is None:
-                run.stop_signal = signum
-                loop.call_soon_threadsafe(self._stop_startup, run)
-        else:
-            loop.call_soon_threadsafe(self._stop_signalled, key, signum)
-
-    def _stop_startup(self, run: Run) -> None:
-        task = run.task
-        if task is None or task.done():
-            return
-        logger.warning(
-            "%s during the startup of %r (%s): stopping it; the hooks that started are rolled "
-            "back and the startup fails",
-            signal_name(run.stop_signal or signal.SIGTERM), run.key[0], run.key[1],
-        )  # fmt: skip
-        task.cancel()
-
-    def _stop_signalled(self, key: tuple[str, str], signum: int) -> None:
-        if self._health.state(key) is LifecycleState.READY:
-            logger.info(
-                "%s: %r (%s) is draining: readiness is off from now on",
-                signal_name(signum), key[0], key[1],
-            )  # fmt: skip
-            self.mark_draining(*key)
-            return
-        run = self._stopping.get(key)
-        if run is not None:
-            logger.warning(
-                "%s during the shutdown of %r (%s), which is still running: %s",
-                signal_name(signum), key[0], key[1], progress(run),
-            )  # fmt: skip
-
-    async def _join(
-        self, run: Run, context: LifespanContext, waiter: Future[LifecycleReport] | None
-    ) -> LifecycleReport:
-        logger.info(
-            "startup of %r (%s) is already %s in this process; joining it: its hooks "
-            "run once and it stops when the last starter shuts down",
-            run.key[0], run.key[1], "in progress" if waiter is not None else "done",
-        )  # fmt: skip
-        if waiter is None:
-            assert run.report is not None
-            report = run.report
-        else:
-            try:
-                report = await asyncio.wrap_future(waiter)
-            except BaseException:
-                with self._lock:
-                    run.refs -= 1
-                raise
-        _attach(context, run.context)
-        return report
+        if self._made is not None:
+            self._made.request_stop(self._key(service_type, environment), signum)
 
     async def shutdown(self, context: LifespanContext) -> LifecycleReport:
         """Run the shutdown hooks and resource teardowns of the run ``context`` names.
@@ -680,47 +603,13 @@ class Lifespan:
         Returns:
             The `LifecycleReport` of the shutdown (empty if nothing was stopped).
         """
-        key = (context.service_type, context.environment)
-        with self._lock:
-            run = self._runs.get(key)
-            if run is not None and run.running:
-                run.refs -= 1
-                remaining = run.refs
-                if remaining == 0:
-                    del self._runs[key]
-            else:
-                remaining = -1
-        if run is None or remaining == -1:
-            logger.warning(
-                "shutdown of %r (%s) requested, but it is not running in this process; "
-                "nothing to do",
-                key[0], key[1],
-            )  # fmt: skip
-            return LifecycleReport("shutdown", key[0], key[1], (), 0.0)
-        _attach(context, run.context)
-        if remaining > 0:
-            logger.info(
-                "shutdown of %r (%s): still used by %d other starter(s); it keeps running",
-                key[0], key[1], remaining,
-            )  # fmt: skip
-            return LifecycleReport("shutdown", key[0], key[1], (), 0.0)
-        run.running = False
-        self._health.set_state(key, LifecycleState.DRAINING, self._listeners)
-        self._stopping[key] = run
-        try:
-            return await stop(run, "shutdown", self.shutdown_timeout, self._listeners)
-        finally:
-            self._stopping.pop(key, None)
-            watch = self._watches.pop(key, None)
-            if watch is not None:
-                watch.restore()
-            self._health.set_state(key, LifecycleState.STOPPED, self._listeners)
+        return await self._runs.stop(context, self.shutdown_timeout)
 
     # -- health -------------------------------------------------------------------
 
     def _key(self, service_type: str | None, environment: str | None) -> tuple[str, str]:
         if service_type is None:
-            latest = self._health.latest
+            latest = None if self._made is None else self._made.health.latest
             if latest is not None and (environment is None or environment == latest[1]):
                 return latest
             service_type = "app"
@@ -736,7 +625,7 @@ class Lifespan:
                 its startup most recently (the usual single run of a process).
             environment: The run's environment (default as in `LifespanContext`).
         """
-        return self._health.state(self._key(service_type, environment))
+        return self._runs.health.state(self._key(service_type, environment))
 
     def loop(
         self, service_type: str | None = None, environment: str | None = None
@@ -746,7 +635,7 @@ class Lifespan:
         For code outside that loop (a thread, a probe) that must run a coroutine
         against the run's resources: ``asyncio.run_coroutine_threadsafe(coro, loop)``.
         """
-        run = self._runs.get(self._key(service_type, environment))
+        run = None if self._made is None else self._made.get(self._key(service_type, environment))
         return None if run is None else run.loop
 
     def mark_draining(
@@ -760,19 +649,18 @@ class Lifespan:
         every ready run of this `Lifespan` in the process is marked.
         """
         keys = (
-            self._health.keys()
+            self._runs.health.keys()
             if service_type is None and environment is None
             else [self._key(service_type, environment)]
         )
         for key in keys:
-            if self._health.state(key) is LifecycleState.READY:
-                self._health.set_state(key, LifecycleState.DRAINING, self._listeners)
+            self._runs.drain(key)
 
     def liveness(
         self, service_type: str | None = None, environment: str | None = None
     ) -> HealthReport:
         """Return the liveness report: it fails only after a failed startup. Runs no check."""
-        return self._health.liveness(self._key(service_type, environment))
+        return self._runs.health.liveness(self._key(service_type, environment))
 
     async def health(
         self,
@@ -797,12 +685,12 @@ class Lifespan:
         """
         key = self._key(service_type, environment)
         if probe == "live":
-            return self._health.liveness(key)
+            return self._runs.health.liveness(key)
         if probe != "ready":
             raise ValueError(f"probe= must be 'ready' or 'live', got {probe!r}")
-        run = self._runs.get(key)
+        runs = self._runs
         checks = self._registry.checks(*key)
-        return await self._health.readiness(key, checks, run, self._listeners)
+        return await runs.health.readiness(key, checks, runs.get(key), runs.listeners)
 
     @contextlib.asynccontextmanager
     async def run(
@@ -838,13 +726,9 @@ class Lifespan:
             with lifespan.run_blocking(LifespanContext("worker")) as runner:
                 runner.call(client.get("/"))
         """
+        from ._blocking import BlockingRunner
+
         return BlockingRunner(self, context, concurrent=concurrent, sync_runner=sync_runner)
-
-
-def _attach(context: LifespanContext, run_context: LifespanContext) -> None:
-    if context is not run_context:
-        context.state = run_context.state
-        context.metadata = run_context.metadata
 
 
 lifespan = Lifespan()

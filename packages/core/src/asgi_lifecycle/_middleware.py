@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 from ._calling import SyncRunner
 from ._context import LifespanContext
-from ._endpoint import HealthApp
 from ._errors import LifecycleError, ShutdownFailed
 from ._lifespan import Lifespan
 from ._lifespan import lifespan as default_lifespan
 from ._report import LifecycleReport
 
 if TYPE_CHECKING:  # the public typing module costs import time that annotations do not need
+    from ._endpoint import HealthApp
     from .types import AnyASGIApp, Message, Receive, Scope, Send
 
 __all__ = ("LifespanMiddleware",)
@@ -109,6 +109,8 @@ class LifespanMiddleware:
                     f"got {health_path!r}"
                 )
             self._health_path = health_path.rstrip("/")
+            from ._endpoint import HealthApp  # imported only by the apps that serve probes
+
             self.health = HealthApp(
                 lifespan,
                 service_type=service_type,
