@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._calling import run_in_thread
 from ._context import LifespanContext
 from ._errors import (
     ConfigurationError,
@@ -29,6 +28,7 @@ from ._report import HookResult, LifecycleReport
 
 if TYPE_CHECKING:
     from ._blocking import BlockingRunner
+    from ._calling import run_in_thread
     from ._config import Settings, discover, load_settings
     from ._endpoint import HealthApp, HealthEndpoint, HealthResponse
     from ._health import HealthReport
@@ -83,6 +83,7 @@ _LATER = {
     "Settings": "_config",
     "discover": "_config",
     "load_settings": "_config",
+    "run_in_thread": "_calling",
 }
 
 

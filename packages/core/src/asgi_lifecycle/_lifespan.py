@@ -19,7 +19,6 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from ._calling import SyncRunner, run_in_thread
 from ._context import ENVIRONMENT_VARIABLE, LifespanContext
 from ._events import LifecycleListener, LifecycleState, Listeners
 from ._hook import HealthCheck, Hook, HookKind
@@ -29,6 +28,7 @@ from ._validation import CHECK_OPTIONS, check_options
 
 if TYPE_CHECKING:  # imported at first use: importing asgi_lifecycle stays cheap
     from ._blocking import BlockingRunner
+    from ._calling import SyncRunner
     from ._config import Settings
     from ._health import HealthReport, Probe
     from ._runs import Runs
@@ -560,7 +560,7 @@ class Lifespan:
         return await self._runs.start(
             context,
             concurrent=self.concurrent if concurrent is None else concurrent,
-            sync_runner=sync_runner or run_in_thread,
+            sync_runner=sync_runner,
             timeout=self.timeout,
             startup_timeout=self.startup_timeout,
             shutdown_timeout=self.shutdown_timeout,

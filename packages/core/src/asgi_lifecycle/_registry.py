@@ -11,11 +11,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._errors import HookRegistrationError
 from ._hook import HealthCheck, Hook, HookKind
-from ._plan import Plan, build_plan, key_clash
 from ._validation import (
     CHECK_OPTIONS,
     OPTIONS,
@@ -26,6 +25,9 @@ from ._validation import (
     make_hook,
     registered_at,
 )
+
+if TYPE_CHECKING:
+    from ._plan import Plan
 
 __all__ = ("Registry",)
 
@@ -245,6 +247,8 @@ class Registry:
                     if other.service_types is None and hook.service_types is None
                     else "for a service type both run in"
                 )
+                from ._plan import key_clash
+
                 raise key_clash(other, hook, where)
 
     def clear(self) -> None:
@@ -267,6 +271,8 @@ class Registry:
         cached = self._plans.get(key)
         if cached is not None and cached[0] == self._version:
             return cached[1]
+        from ._plan import build_plan  # imported by the first plan, not by registering
+
         with self.lock:
             plan = build_plan(self._hooks, service_type, environment)
             self._plans[key] = (self._version, plan)

@@ -15,7 +15,7 @@ import signal
 import threading
 from concurrent.futures import Future
 
-from ._calling import SyncRunner
+from ._calling import SyncRunner, run_in_thread
 from ._context import LifespanContext
 from ._events import LifecycleState, Listeners
 from ._health import HealthMonitor
@@ -87,19 +87,23 @@ class Runs:
         context: LifespanContext,
         *,
         concurrent: bool,
-        sync_runner: SyncRunner,
+        sync_runner: SyncRunner | None,
         timeout: float | None,
         startup_timeout: float | None,
         shutdown_timeout: float | None,
         stop_signals: bool,
     ) -> LifecycleReport:
-        """Start the run ``context`` names, or join it if it is already starting or running."""
+        """Start the run ``context`` names, or join it if it is already starting or running.
+
+        ``sync_runner=None`` runs each sync hook in a daemon thread of its own.
+        """
         key = (context.service_type, context.environment)
         waiter: Future[LifecycleReport] | None = None
         with self._lock:
             run = self._active.get(key)
             if run is None:
-                run = Run(context, self._registry.plan(*key), concurrent, sync_runner, timeout)
+                plan = self._registry.plan(*key)
+                run = Run(context, plan, concurrent, sync_runner or run_in_thread, timeout)
                 self._active[key] = run
                 owner = True
                 self.health.set_state(key, LifecycleState.STARTING, self.listeners)
