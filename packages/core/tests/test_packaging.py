@@ -5,7 +5,10 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 import asgi_lifecycle
+from asgi_lifecycle import Lifespan, LifespanContext
 
 
 def test_installed_metadata_declares_no_dependency() -> None:
@@ -66,3 +69,50 @@ def test_import_loads_neither_integration_library() -> None:
         [*run, probe], capture_output=True, text=True, check=True, timeout=60
     ).stdout
     assert json.loads(loaded) == ["opentelemetry", "prometheus_client"]
+
+
+def test_import_leaves_what_a_process_may_never_use_for_later() -> None:
+    """Importing asgi_lifecycle and registering hooks loads no runner, health or config module."""
+    probe = (
+        "import sys, json; import asgi_lifecycle; "
+        "asgi_lifecycle.lifespan.on_start(lambda: None); "
+        "print(json.dumps(sorted(n for n in sys.modules if n.startswith('asgi_lifecycle.'))))"
+    )
+    run = [sys.executable, "-I", "-c"]
+    loaded = json.loads(
+        subprocess.run([*run, probe], capture_output=True, text=True, check=True, timeout=60).stdout
+    )
+    later = ["_blocking", "_config", "_endpoint", "_health", "_middleware", "_probes", "_runner"]
+    assert [name for name in later if f"asgi_lifecycle.{name}" in loaded] == []
+    # Each name is still there, from its module, on first use.
+    probe = (
+        "import json, asgi_lifecycle as a; "
+        "print(json.dumps([a.BlockingRunner.__module__, a.load_settings.__module__, "
+        "a.HealthServer.__module__, a.LifespanMiddleware.__module__]))"
+    )
+    modules = json.loads(
+        subprocess.run([*run, probe], capture_output=True, text=True, check=True, timeout=60).stdout
+    )
+    assert modules == [
+        "asgi_lifecycle",
+        "asgi_lifecycle._config",
+        "asgi_lifecycle",
+        "asgi_lifecycle",
+    ]
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    """A name the package does not have raises AttributeError, as for any module."""
+    with pytest.raises(AttributeError, match="has no attribute 'lifecylce'"):
+        asgi_lifecycle.lifecylce  # noqa: B018
+
+
+def test_repr_names_the_running_runs() -> None:
+    """A Lifespan's repr counts its hooks and names the runs in progress."""
+    owner = Lifespan()
+    owner.on_start(lambda: None)
+    assert repr(owner) == "<Lifespan hooks=1 running=[]>"
+    context = LifespanContext("worker", "production")
+    with owner.run_blocking(context):
+        assert repr(owner) == "<Lifespan hooks=1 running=[('worker', 'production')]>"
+    assert repr(owner) == "<Lifespan hooks=1 running=[]>"
