@@ -32,13 +32,15 @@ def of(events: list[Event], kind: str) -> list[Event]:
 class CeleryProcess:
     """One ``celery`` subprocess, in a process group of its own."""
 
-    def __init__(self, harness: Harness, args: list[str], env: dict[str, str]) -> None:
+    def __init__(
+        self, harness: Harness, args: list[str], env: dict[str, str], app: str = APP_MODULE
+    ) -> None:
         self.harness = harness
         self.args = args
         self.log = harness.data / f"celery-{len(harness.processes)}.log"
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", APP_MODULE, *args],
+                [sys.executable, "-m", "celery", "-A", app, *args],
                 cwd=harness.data,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -144,6 +146,7 @@ class Harness:
         fail: str | None = None,
         supervisor: bool = False,
         env: dict[str, str] | None = None,
+        app: str = APP_MODULE,
     ) -> CeleryProcess:
         args = [
             "worker",
@@ -155,7 +158,7 @@ class Harness:
             "--without-heartbeat",
             *extra,
         ]
-        process = CeleryProcess(self, args, {**self._env(fail, supervisor), **(env or {})})
+        process = CeleryProcess(self, args, {**self._env(fail, supervisor), **(env or {})}, app)
         self.processes.append(process)
         return process
 

@@ -18,7 +18,7 @@ from typing import Any
 from billiard.process import current_process
 from celery import Celery, bootsteps, signals
 
-from asgi_lifecycle import BlockingRunner, Lifespan, LifespanContext, lifespan
+from asgi_lifecycle import BlockingRunner, Lifespan, LifespanContext, lifespan, load_settings
 
 from ._health import HealthFile
 from ._process import Role, active, register, unregister
@@ -381,12 +381,21 @@ class _Installation:
             )  # fmt: skip
 
     def _startup_budget(self) -> float | None:
-        lifespan = self.settings.lifespan
-        if lifespan.startup_timeout is not None:
-            return lifespan.startup_timeout
+        registry = self.settings.lifespan
+        if registry.startup_timeout is not None:
+            return registry.startup_timeout
+        if registry is lifespan:
+            # The process-wide lifespan reads [tool.asgi-lifecycle] and ASGI_LIFECYCLE_* at
+            # a child's first startup, after the fork: read the budget it will find now.
+            try:
+                configured = load_settings().for_service(self.settings.service_type)
+            except Exception:  # reported where it matters: at the child's startup
+                return None
+            if configured.configured and configured.startup_timeout is not None:
+                return configured.startup_timeout
         try:
             environment = self.context(self.settings.service_type, "worker", None).environment
-            plan = lifespan.plan(self.settings.service_type, environment)
+            plan = registry.plan(self.settings.service_type, environment)
         except Exception:  # reported where it matters: at the child's startup
             return None
         timeouts = [hook.timeout for hook in plan if hook.kind != "shutdown"]

@@ -73,7 +73,7 @@ class LifecycleLifespan:
         self,
         *,
         lifespan: Lifespan,
-        service_type: str,
+        service_type: str | None,
         environment: str | None,
         config: Mapping[str, Any] | None,
         wraps: AppLifespan | None,
@@ -184,7 +184,7 @@ class LifecycleLifespan:
 
 def lifespan(
     *,
-    service_type: str = "app",
+    service_type: str | None = None,
     environment: str | None = None,
     config: Mapping[str, Any] | None = None,
     lifespan: Lifespan = default_lifespan,
@@ -202,10 +202,13 @@ def lifespan(
     error, so that every server refuses to start.
 
     Args:
-        service_type: The service type of this process's run.
-        environment: The environment (default: ``$ASGI_LIFECYCLE_ENV`` or
-            ``"development"``).
-        config: The config mapping the hooks read with ``get_config``.
+        service_type: The service type of this process's run (default: the configured
+            ``service_type`` of ``[tool.asgi-lifecycle]`` or ``$ASGI_LIFECYCLE_SERVICE_TYPE``,
+            else ``"app"``).
+        environment: The environment (default: ``$ASGI_LIFECYCLE_ENV``, then the
+            configured one, else ``"development"``).
+        config: The config mapping the hooks read with ``get_config`` (default: the
+            configured ``config``, with the service type's table applied).
         lifespan: The hook registry to run (default: the process-wide one).
         wraps: The application's own lifespan, in any shape FastAPI accepts: an
             ``@asynccontextmanager`` function, an async generator function or a
@@ -232,7 +235,7 @@ def lifespan(
 def install(
     app: object,
     *,
-    service_type: str = "app",
+    service_type: str | None = None,
     environment: str | None = None,
     config: Mapping[str, Any] | None = None,
     lifespan: Lifespan = default_lifespan,
@@ -248,10 +251,13 @@ def install(
 
     Args:
         app: A FastAPI or Starlette application, or a router.
-        service_type: The service type of this process's run.
-        environment: The environment (default: ``$ASGI_LIFECYCLE_ENV`` or
-            ``"development"``).
-        config: The config mapping the hooks read with ``get_config``.
+        service_type: The service type of this process's run (default: the configured
+            ``service_type`` of ``[tool.asgi-lifecycle]`` or ``$ASGI_LIFECYCLE_SERVICE_TYPE``,
+            else ``"app"``).
+        environment: The environment (default: ``$ASGI_LIFECYCLE_ENV``, then the
+            configured one, else ``"development"``).
+        config: The config mapping the hooks read with ``get_config`` (default: the
+            configured ``config``, with the service type's table applied).
         lifespan: The hook registry to run (default: the process-wide one).
         sync_runner: How sync hooks are run (see `asgi_lifecycle.Lifespan.startup`).
 

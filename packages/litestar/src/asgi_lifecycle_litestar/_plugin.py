@@ -83,10 +83,13 @@ class LifecyclePlugin(InitPluginProtocol):
     gets its own lifespan manager.
 
     Args:
-        service_type: The service type of this process's run (default ``"app"``).
-        environment: The environment (default: ``$ASGI_LIFECYCLE_ENV``, then
-            ``"development"``).
-        config: The mapping hooks read with ``context.get_config``.
+        service_type: The service type of this process's run (default: the configured
+            ``service_type`` of ``[tool.asgi-lifecycle]`` or ``$ASGI_LIFECYCLE_SERVICE_TYPE``,
+            else ``"app"``).
+        environment: The environment (default: ``$ASGI_LIFECYCLE_ENV``, then the
+            configured one, else ``"development"``).
+        config: The mapping hooks read with ``context.get_config`` (default: the
+            configured ``config``, with the service type's table applied).
         lifespan: The hook registry to run (default: the process-wide
             ``asgi_lifecycle.lifespan``).
         concurrent: Override the registry's ``concurrent`` setting for this run.
@@ -121,7 +124,7 @@ class LifecyclePlugin(InitPluginProtocol):
     def __init__(
         self,
         *,
-        service_type: str = "app",
+        service_type: str | None = None,
         environment: str | None = None,
         config: Mapping[str, Any] | None = None,
         lifespan: Lifespan = default_lifespan,
@@ -159,7 +162,7 @@ class LifecyclePlugin(InitPluginProtocol):
                     f"LifecyclePlugin(dependency_key={dependency_key!r}): Litestar reserves "
                     f"that parameter name; use another, such as {DEFAULT_DEPENDENCY_KEY!r}"
                 )
-        self.service_type = str(service_type)
+        self.service_type = None if service_type is None else str(service_type)
         self.environment = environment
         self.config = config
         self.lifespan = lifespan
@@ -235,12 +238,19 @@ class _Binding:
         self.depth = 0
         self.published: dict[str, Any] = {}
 
+    @property
+    def service_type(self) -> str:
+        """The running context's service type, else the plugin's (``"app"`` if it has none)."""
+        if self.context is not None:
+            return self.context.service_type
+        return self.plugin.service_type or "app"
+
     def provider(self) -> Any:
         def lifecycle_context() -> LifespanContext:
             context = self.context
             if context is None:
                 raise LifecycleError(
-                    f"the {self.plugin.service_type!r} lifespan of this Litestar app is not "
+                    f"the {self.service_type!r} lifespan of this Litestar app is not "
                     f"running, so there is no LifespanContext to inject: serve the app with a "
                     f"server that sends the ASGI lifespan (uvicorn, hypercorn, granian, "
                     f"'litestar run'), and in tests enter the client ('with TestClient(app) "
@@ -292,7 +302,7 @@ class _Binding:
         clashes = sorted(k for k, v in context.state.items() if k in state and state[k] is not v)
         if clashes:
             raise LifecycleError(
-                f"the {self.plugin.service_type!r} hooks publish {', '.join(map(repr, clashes))} "
+                f"the {context.service_type!r} hooks publish {', '.join(map(repr, clashes))} "
                 f"in context.state, but app.state already holds "
                 f"{'that key' if len(clashes) == 1 else 'those keys'} (from the app's state=, "
                 f"another plugin, or a lifespan that started earlier); rename one of them "
@@ -338,7 +348,7 @@ def get_context(app: Litestar, *, service_type: str | None = None) -> LifespanCo
     """
     bindings = list(_running.get(id(app), ()))
     if service_type is not None:
-        bindings = [b for b in bindings if b.plugin.service_type == str(service_type)]
+        bindings = [b for b in bindings if b.service_type == str(service_type)]
     if len(bindings) == 1 and bindings[0].context is not None:
         return bindings[0].context
     plugins = [p for p in app.plugins.init if isinstance(p, LifecyclePlugin)]
@@ -353,7 +363,7 @@ def get_context(app: Litestar, *, service_type: str | None = None) -> LifespanCo
             f"the lifespan{wanted} of this Litestar app is not running: get the context "
             f"between startup and shutdown (in tests, inside 'with TestClient(app)')"
         )
-    kinds = sorted(b.plugin.service_type for b in bindings)
+    kinds = sorted(b.service_type for b in bindings)
     raise LifecycleError(
         f"this Litestar app runs several LifecyclePlugins ({', '.join(map(repr, kinds))}); "
         f"pass service_type= to get_context() to pick one"
