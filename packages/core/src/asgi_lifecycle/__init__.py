@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ._blocking import BlockingRunner
 from ._calling import run_in_thread
+from ._cli import run_cli
 from ._config import Settings, discover, load_settings
 from ._context import LifespanContext
 from ._endpoint import HealthApp, HealthEndpoint, HealthResponse
@@ -63,6 +64,7 @@ __all__ = (
     "discover",
     "lifespan",
     "load_settings",
+    "run_cli",
     "run_in_thread",
 )
 
