@@ -34,7 +34,7 @@ def shutdown_names(output: str) -> list[str]:
 
 
 def test_lifecycle_plan_prints_the_ordered_hooks(project: Project) -> None:
-    """``lifecycle plan`` prints the hooks in start order (shutdown: the reverse), running nothing."""
+    """``lifecycle plan`` prints the hooks in start order (shutdown: reverse), running nothing."""
     status, output = manage(project, "lifecycle", "plan")
     assert status == 0, output
     assert "for service type 'app' (test), in start order" in output
@@ -107,7 +107,9 @@ def test_lifecycle_check_names_an_unorderable_hook_for_each_service_type(
     )
     env = project.env()
     env["PYTHONPATH"] = f"{tmp_path}:{env['PYTHONPATH']}"
-    status, output = run_manage(env, project.out("check"), "lifecycle", "check", "--module", "late_hooks")
+    status, output = run_manage(
+        env, project.out("check"), "lifecycle", "check", "--module", "late_hooks"
+    )
     assert status == 1, output
     assert "manage.py lifecycle: error: " in output
     assert "after= names 'djl_shop.lifecycle.sed'" in output
@@ -150,8 +152,11 @@ def test_lifecycle_check_run_fails_when_a_shutdown_hook_fails(project: Project) 
 
 
 def test_lifecycle_run_runs_a_command_between_startup_and_shutdown(project: Project) -> None:
-    """``lifecycle run -- COMMAND`` runs it after the startup, before the shutdown, keeping its status."""
-    code = "import os; open(os.environ['DJL_LOG'], 'a').write(f'{os.getpid()} job\\n'); raise SystemExit(3)"
+    """``lifecycle run -- COMMAND`` runs between startup and shutdown, keeping its status."""
+    code = (
+        "import os; open(os.environ['DJL_LOG'], 'a').write(f'{os.getpid()} job\\n'); "
+        "raise SystemExit(3)"
+    )
     status, output = manage(project, "lifecycle", "run", "--", sys.executable, "-c", code)
     assert status == 3, output
     events = [event for _, event in project.events()]

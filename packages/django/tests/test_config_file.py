@@ -1,4 +1,4 @@
-"""A Django project configured by ``[tool.asgi-lifecycle]`` in its ``pyproject.toml``, under uvicorn.
+"""A Django project configured by ``[tool.asgi-lifecycle]`` in ``pyproject.toml``, under uvicorn.
 
 The project is written into a temporary directory: its app code never imports the
 hook module the file names; the adapter imports it when Django is ready.

@@ -43,7 +43,7 @@ class Output(Protocol):
     """Where the command writes: a text stream (``sys.stdout``), or anything with ``write``."""
 
     def write(self, text: str, /) -> object:
-        """Write ``text``; the command ends every line with ``"\\n"`` itself."""
+        """Write ``text``; the command ends each line with a newline itself."""
 
 
 SettingsLoader = Callable[[str | None, str | None], Settings]
@@ -352,16 +352,20 @@ def _check_run(command: _Command, settings: Settings, owner: Lifespan) -> int:
     runner = command.runner(owner, settings)
     reports: list[LifecycleReport] = []
     error: BaseException | None = None
-    try:
-        reports.append(runner.start())
-    except StartupFailed as exc:
-        reports += [exc.report, exc.rollback]
-        error = exc.error
-    else:
-        reports.append(runner.stop())
-    for report in reports:
+
+    def show(report: LifecycleReport) -> None:
+        reports.append(report)
         command.say(f"{report.phase}: {'ok' if report.ok else 'FAILED'}")
         command.say(str(report))
+
+    try:
+        show(runner.start())
+    except StartupFailed as exc:
+        show(exc.report)
+        show(exc.rollback)
+        error = exc.error
+    else:
+        show(runner.stop())
     failures: list[HookResult] = [result for report in reports for result in report.failures]
     errors = [result.error for result in failures if result.error is not None]
     if error is not None and not any(e is error for e in errors):
@@ -464,7 +468,9 @@ def _call(command: _Command, function: Any, runner: Any) -> int:
     return result if isinstance(result, int) else 0
 
 
-def _health(command: _Command, args: argparse.Namespace, settings: Settings, owner: Lifespan) -> int:
+def _health(
+    command: _Command, args: argparse.Namespace, settings: Settings, owner: Lifespan
+) -> int:
     runner = command.runner(owner, settings)
     try:
         runner.start()

@@ -174,11 +174,10 @@ def resolve_settings(
         ConfigurationError: the file or a variable is not valid.
     """
     given = given_settings()
-    chosen = {
-        "service_type": service_type if service_type is not None else given.get("SERVICE_TYPE"),
-        "environment": environment if environment is not None else given.get("ENVIRONMENT"),
-    }
-    resolved = load_core_settings(**chosen).for_service()
+    resolved = load_core_settings(
+        service_type=service_type if service_type is not None else given.get("SERVICE_TYPE"),
+        environment=environment if environment is not None else given.get("ENVIRONMENT"),
+    ).for_service()
     origins = dict(resolved.origins)
     for key, argument, name in (
         ("service_type", service_type, "SERVICE_TYPE"),

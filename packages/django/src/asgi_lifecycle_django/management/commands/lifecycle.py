@@ -64,4 +64,6 @@ class Command(BaseCommand):
         )
         if status:
             action = args[0] if args else "lifecycle"
-            raise CommandError(f"{self._prog} {action} exited with status {status}", returncode=status)
+            raise CommandError(
+                f"{self._prog} {action} exited with status {status}", returncode=status
+            )
