@@ -164,6 +164,121 @@ def test_check_names_each_problem(project: pathlib.Path) -> None:
     assert "(service type 'app', 'worker')" in errors[1]
 
 
+def test_check_runs_no_hook(project: pathlib.Path) -> None:
+    """check validates only: no hook runs without --run."""
+    done = cli(project, "check")
+    assert done.returncode == 0, done.stderr
+    assert "start database" not in done.stdout
+    assert "startup" not in done.stdout
+
+
+def test_check_run_runs_startup_and_shutdown(project: pathlib.Path) -> None:
+    """check --run runs a real startup and shutdown and prints both reports."""
+    done = cli(project, "check", "--run", "--service-type", "worker")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("asgi-lifecycle check: ok: 3 hook(s)")
+    assert "start database worker sqlite://" in lines
+    assert "startup: ok" in lines
+    assert "shutdown: ok" in lines
+    assert lines.index("startup: ok") < lines.index("stop database") < lines.index("shutdown: ok")
+    assert lines[-1] == (
+        "asgi-lifecycle check passed: the startup and the shutdown of service type 'worker' "
+        "(development) ran without a failure"
+    )
+
+
+def test_check_run_names_each_failed_hook_with_its_traceback(project: pathlib.Path) -> None:
+    """check --run exits 1 naming every failed hook (non-critical ones too), with tracebacks."""
+    (project / "flaky.py").write_text(
+        "from asgi_lifecycle import lifespan\n\n"
+        "@lifespan.on_start(service_types='worker', critical=False)\n"
+        "def warm():\n    raise LookupError('cold cache')\n\n"
+        "@lifespan.on_shutdown\n"
+        "def flush():\n    raise OSError('disk full')\n",
+        encoding="utf-8",
+    )
+    done = cli(project, "check", "--run", "--service-type", "worker", "--module", "flaky")
+    assert done.returncode == 1
+    assert "startup: FAILED" in done.stdout
+    assert "shutdown: FAILED" in done.stdout
+    assert "LookupError: cold cache" in done.stderr
+    assert "OSError: disk full" in done.stderr
+    assert 'flaky.py", line 5, in warm' in done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        "asgi-lifecycle: error: check --run: 2 hook(s) failed: flaky.warm (start failed), "
+        "flaky.flush (stop failed)"
+    )
+
+
+def test_check_run_reports_the_rollback_of_a_failed_startup(project: pathlib.Path) -> None:
+    """check --run prints the startup and rollback reports when a critical hook fails."""
+    done = cli(project, "check", "--run", "--module", "boom", ASGI_LIFECYCLE_SERVICE_TYPE="api")
+    assert done.returncode == 1
+    assert "no module named 'boom'" in done.stderr  # validation comes first: nothing ran
+    assert "start database" not in done.stdout
+    (project / "boom.py").write_text(
+        "from asgi_lifecycle import lifespan\n\n"
+        "@lifespan.on_start(after='hooks.database')\n"
+        "def boom():\n    raise RuntimeError('no db')\n",
+        encoding="utf-8",
+    )
+    done = cli(project, "check", "--run", "--module", "boom")
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    assert "startup: FAILED" in lines
+    assert "rollback: ok" in lines
+    assert "stop database" in lines  # the rollback undid the database
+    assert "RuntimeError: no db" in done.stderr
+    assert "the startup failed and was rolled back; 1 hook(s) failed: boom.boom (start failed)" in (
+        done.stderr
+    )
+
+
+def test_run_cli_takes_an_adapters_settings_lifespan_and_streams(project: pathlib.Path) -> None:
+    """run_cli works on the Lifespan and settings an adapter gives, writing to its streams."""
+    code = textwrap.dedent(
+        """
+        import io
+        from asgi_lifecycle import Lifespan, Settings, run_cli
+
+        own = Lifespan()
+
+        @own.on_start
+        def hello(ctx):
+            print("hello", ctx.service_type, ctx.environment, dict(ctx.config), flush=True)
+
+        def settings(service_type, environment):
+            return Settings(service_type=service_type or "cron", environment="nightly",
+                            config={"from": "adapter"})
+
+        out, err = io.StringIO(), io.StringIO()
+        status = run_cli(["check", "--run"], prog="adapter lifecycle", settings=settings,
+                         lifespan=own, stdout=out, stderr=err)
+        print(status, out.getvalue().splitlines()[-1])
+        status = run_cli(["plan", "--lifespan", "x:y"], lifespan=own, stderr=err)
+        print(status)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "hello cron nightly {'from': 'adapter'}"
+    assert lines[1] == (
+        "0 adapter lifecycle check passed: the startup and the shutdown of service type "
+        "'cron' (nightly) ran without a failure"
+    )
+    assert lines[2] == "2"  # a given lifespan offers no --lifespan
+    assert "unrecognized arguments: --lifespan" in done.stderr
+
+
 def test_run_function_with_arguments_is_refused(project: pathlib.Path) -> None:
     """run module:function followed by more words says to put options first."""
     done = cli(project, "run", "jobs:nightly", "--service-type", "worker")

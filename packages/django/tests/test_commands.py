@@ -1,9 +1,12 @@
-"""``manage.py lifecycle plan|check``, ``manage.py check``, and commands that opt in."""
+"""``manage.py lifecycle plan|check|run|health|analyze``, ``manage.py check``, opt-in commands."""
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 import textwrap
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -16,17 +19,26 @@ def manage(project: Project, *args: str, **env: str) -> tuple[int, str]:
     return run_manage(project.env(**env), project.out("manage"), *args)
 
 
-def plan_names(output: str) -> list[str]:
-    return re.findall(r"^\s*\S+\s+(?:start|setup|stop|teardown)\s+(\S+)", output, re.MULTILINE)
+def plan_hooks(output: str) -> list[tuple[str, str]]:
+    """The ``(kind, name)`` of each hook line of the core command's plan, in start order."""
+    pattern = r"^\s*\d+\. phase \S+\s+(start|resource|shutdown)\s+(\S+)"
+    return re.findall(pattern, output, re.MULTILINE)
+
+
+def startup_names(output: str) -> list[str]:
+    return [name for kind, name in plan_hooks(output) if kind != "shutdown"]
+
+
+def shutdown_names(output: str) -> list[str]:
+    return [name for kind, name in reversed(plan_hooks(output)) if kind != "start"]
 
 
 def test_lifecycle_plan_prints_the_ordered_hooks(project: Project) -> None:
-    """``lifecycle plan`` prints the startup order and the shutdown order, running nothing."""
+    """``lifecycle plan`` prints the hooks in start order (shutdown: reverse), running nothing."""
     status, output = manage(project, "lifecycle", "plan")
     assert status == 0, output
-    assert "service type 'app', environment 'test'" in output
-    startup, _, shutdown = output.partition("Shutdown")
-    assert plan_names(startup) == [
+    assert "for service type 'app' (test), in start order" in output
+    assert startup_names(output) == [
         "djl_site.lifecycle.announce",
         "djl_shop.lifecycle.seed",
         "djl_shop.lifecycle.catalog",
@@ -36,7 +48,7 @@ def test_lifecycle_plan_prints_the_ordered_hooks(project: Project) -> None:
         "asgi_lifecycle_django.asgi_startup",
         "asgi_lifecycle_django.close_startup_connections",
     ]
-    assert plan_names(shutdown) == [
+    assert shutdown_names(output) == [
         "asgi_lifecycle_django.asgi_shutdown",
         "asgi_lifecycle_django.lifespan_managers",
         "djl_shop.lifecycle.catalog",
@@ -54,7 +66,7 @@ def test_lifecycle_plan_filters_by_service_type_and_environment(project: Project
         project, "lifecycle", "plan", "--service-type", "worker", "--environment", "prod"
     )
     assert status == 0, output
-    assert "service type 'worker', environment 'prod'" in output
+    assert "for service type 'worker' (prod)" in output
     assert "djl_shop.lifecycle.only_in_app_production" not in output
     status, output = manage(
         project, "lifecycle", "plan", "--service-type", "app", "--environment", "production"
@@ -63,9 +75,51 @@ def test_lifecycle_plan_filters_by_service_type_and_environment(project: Project
     assert "djl_shop.lifecycle.only_in_app_production" in output
 
 
-def test_lifecycle_check_passes(project: Project) -> None:
-    """``lifecycle check`` runs a full startup and shutdown and exits 0 when all is well."""
+def test_lifecycle_plan_is_the_core_commands_plan(project: Project) -> None:
+    """``lifecycle plan --format json`` prints the core command's document for Django's run."""
+    status, output = manage(project, "lifecycle", "plan", "--format", "json")
+    assert status == 0, output
+    plan = json.loads(output)
+    assert (plan["service_type"], plan["environment"]) == ("app", "test")
+    assert plan["config_file"] is None
+    assert plan["hooks"][1]["name"] == "djl_site.lifecycle.announce"
+    assert plan["hooks"][1]["source"].endswith("djl_site/lifecycle.py:9")
+
+
+def test_lifecycle_check_validates_without_running_hooks(project: Project) -> None:
+    """``lifecycle check`` validates the modules, hooks and configuration and runs no hook."""
     status, output = manage(project, "lifecycle", "check")
+    assert status == 0, output
+    assert "manage.py lifecycle check: ok: 13 hook(s) and 0 health check(s)" in output
+    assert "startup" not in output
+    assert not project.log.exists()
+
+
+def test_lifecycle_check_names_an_unorderable_hook_for_each_service_type(
+    project: Project, tmp_path: Path
+) -> None:
+    """``lifecycle check`` exits 1 naming a dangling after= of a hook module, running nothing."""
+    (tmp_path / "late_hooks.py").write_text(
+        "from asgi_lifecycle import lifespan\n\n"
+        "@lifespan.on_start(service_types='worker', after='djl_shop.lifecycle.sed')\n"
+        "def late():\n    pass\n",
+        encoding="utf-8",
+    )
+    env = project.env()
+    env["PYTHONPATH"] = f"{tmp_path}:{env['PYTHONPATH']}"
+    status, output = run_manage(
+        env, project.out("check"), "lifecycle", "check", "--module", "late_hooks"
+    )
+    assert status == 1, output
+    assert "manage.py lifecycle: error: " in output
+    assert "after= names 'djl_shop.lifecycle.sed'" in output
+    assert "(service type 'worker')" in output
+    assert not project.log.exists()
+
+
+def test_lifecycle_check_run_passes(project: Project) -> None:
+    """``lifecycle check --run`` runs a full startup and shutdown and exits 0 when all is well."""
+    status, output = manage(project, "lifecycle", "check", "--run")
     assert status == 0, output
     assert "startup: ok" in output
     assert "shutdown: ok" in output
@@ -74,26 +128,54 @@ def test_lifecycle_check_passes(project: Project) -> None:
     assert (events[0], events[-1]) == ("start app test", "stop app test")
 
 
-def test_lifecycle_check_fails_with_the_report(project: Project) -> None:
-    """``lifecycle check`` exits non-zero and prints the report when a hook fails."""
-    status, output = manage(project, "lifecycle", "check", DJL_FAIL_STARTUP="no cache")
+def test_lifecycle_check_run_fails_with_the_report(project: Project) -> None:
+    """``lifecycle check --run`` exits non-zero and prints the report when a hook fails."""
+    status, output = manage(project, "lifecycle", "check", "--run", DJL_FAIL_STARTUP="no cache")
     assert status == 1, output
     assert "startup: FAILED" in output
     assert re.search(r"djl_site\.maybe_fail\s+start\s+failed", output)
     assert "rollback" in output
     assert "RuntimeError: refusing to start: no cache" in output
+    assert "1 hook(s) failed: djl_site.maybe_fail (start failed)" in output
     assert "CommandError" in output
 
 
-def test_lifecycle_check_fails_when_a_shutdown_hook_fails(project: Project) -> None:
-    """``lifecycle check`` exits non-zero when a shutdown hook fails, after running the rest."""
-    status, output = manage(project, "lifecycle", "check", DJL_FAIL_SHUTDOWN="1")
+def test_lifecycle_check_run_fails_when_a_shutdown_hook_fails(project: Project) -> None:
+    """``lifecycle check --run`` exits non-zero when a shutdown hook fails, after the rest ran."""
+    status, output = manage(project, "lifecycle", "check", "--run", DJL_FAIL_SHUTDOWN="1")
     assert status == 1, output
     assert "startup: ok" in output
     assert "shutdown: FAILED" in output
     assert "OSError: cannot flush the shop" in output
     assert "djl_shop.lifecycle.farewell (stop failed)" in output
     assert [event for _, event in project.events()][-1] == "stop app test"
+
+
+def test_lifecycle_run_runs_a_command_between_startup_and_shutdown(project: Project) -> None:
+    """``lifecycle run -- COMMAND`` runs between startup and shutdown, keeping its status."""
+    code = (
+        "import os; open(os.environ['DJL_LOG'], 'a').write(f'{os.getpid()} job\\n'); "
+        "raise SystemExit(3)"
+    )
+    status, output = manage(project, "lifecycle", "run", "--", sys.executable, "-c", code)
+    assert status == 3, output
+    events = [event for _, event in project.events()]
+    assert events[0] == "start app test"
+    assert events.index("job") > events.index("signal startup async app")
+    assert events[-1] == "stop app test"
+
+
+def test_lifecycle_health_and_analyze(project: Project) -> None:
+    """``lifecycle health`` prints the readiness JSON; ``analyze`` writes the SVG timeline."""
+    status, output = manage(project, "lifecycle", "health")
+    assert status == 0, output
+    report = json.loads(next(line for line in output.splitlines() if line.startswith("{")))
+    assert report["status"] == "pass"
+    svg = project.tmp / "timeline.svg"
+    status, output = manage(project, "lifecycle", "analyze", "--svg", str(svg))
+    assert status == 0, output
+    assert "djl_shop.lifecycle.seed" in output
+    assert ET.parse(svg).getroot().tag.endswith("svg")
 
 
 def test_manage_check_is_clean(project: Project) -> None:

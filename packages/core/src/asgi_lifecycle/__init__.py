@@ -29,6 +29,7 @@ from ._report import HookResult, LifecycleReport
 if TYPE_CHECKING:
     from ._blocking import BlockingRunner
     from ._calling import run_in_thread
+    from ._cli import run_cli
     from ._config import Settings, discover, load_settings
     from ._endpoint import HealthApp, HealthEndpoint, HealthResponse
     from ._health import HealthReport
@@ -67,11 +68,12 @@ __all__ = (
     "discover",
     "lifespan",
     "load_settings",
+    "run_cli",
     "run_in_thread",
 )
 
 # Imported at first use (`__getattr__`): a process imports the blocking runner, the
-# configuration file, the health endpoints or the middleware only if it uses them.
+# configuration file, the health endpoints, the middleware or the command only if it uses them.
 _LATER = {
     "BlockingRunner": "_blocking",
     "HealthApp": "_endpoint",
@@ -83,6 +85,7 @@ _LATER = {
     "Settings": "_config",
     "discover": "_config",
     "load_settings": "_config",
+    "run_cli": "_cli",
     "run_in_thread": "_calling",
 }
 

@@ -1,7 +1,14 @@
-"""Importing the hook modules: each installed app's ``lifecycle`` module, plus ``MODULES``."""
+"""Importing the hook modules: each installed app's ``lifecycle`` module, ``MODULES``, the file's.
+
+In this order, each once: the installed apps' ``lifecycle`` modules (in
+``INSTALLED_APPS`` order), ``settings.ASGI_LIFECYCLE["MODULES"]``, the ``modules``
+of ``[tool.asgi-lifecycle]`` (or ``$ASGI_LIFECYCLE_MODULES``), then the modules of
+the ``asgi_lifecycle.modules`` entry point group.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 import threading
@@ -13,9 +20,18 @@ from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import module_has_submodule
 
-from ._settings import SETTING, load_settings
+from asgi_lifecycle import ConfigurationError
+from asgi_lifecycle import discover as discover_entry_points
 
-__all__ = ("DiscoveryError", "discover", "discovery_errors", "raise_discovery_errors")
+from ._settings import SETTING, load_settings, resolve_settings
+
+__all__ = (
+    "DiscoveryError",
+    "configuration_problems",
+    "discover",
+    "discovery_errors",
+    "raise_discovery_errors",
+)
 
 MODULE_NAME = "lifecycle"
 _NOT_USER_CODE = (os.path.dirname(importlib.__file__) + os.sep, __file__)
@@ -40,6 +56,7 @@ class DiscoveryError:
 
 _lock = threading.Lock()
 _attempted: dict[str, DiscoveryError | None] = {}
+_configuration: list[str] = []  # what is wrong in [tool.asgi-lifecycle] or a variable
 
 
 def _import(module: str, origin: str) -> None:
@@ -63,11 +80,14 @@ def _import(module: str, origin: str) -> None:
 
 
 def discover() -> None:
-    """Import every installed app's ``lifecycle`` module, then those of ``MODULES``.
+    """Import every installed app's ``lifecycle`` module, ``MODULES``, then the file's modules.
 
-    Failures are recorded, not raised: the system checks report them and the
-    entry points raise them (see `raise_discovery_errors`). Repeated calls only
-    import modules that were not tried yet.
+    The file's (or ``$ASGI_LIFECYCLE_MODULES``'s) ``modules`` come after
+    ``MODULES``, then the ``asgi_lifecycle.modules`` entry points; a module named
+    twice is imported once, where it is first named. Failures are recorded, not
+    raised: the system checks report them and the entry points raise them (see
+    `raise_discovery_errors`), as they do a configuration file or variable that
+    is not valid. Repeated calls only import modules that were not tried yet.
     """
     with _lock:
         for app_config in apps.get_app_configs():
@@ -75,6 +95,27 @@ def discover() -> None:
                 _import(f"{app_config.name}.{MODULE_NAME}", f"installed app {app_config.label!r}")
         for module in load_settings().modules:
             _import(module, f"settings.{SETTING}['MODULES']")
+        try:
+            configured = resolve_settings()
+        except ConfigurationError as exc:
+            _configuration[:] = exc.problems
+            return
+        _configuration.clear()
+        origin = configured.origins.get("modules", "default")
+        named = f"{origin} [tool.asgi-lifecycle] modules" if configured.source == origin else origin
+        for module in configured.modules:
+            _import(module, named)
+        if configured.entry_points:
+            try:
+                discover_entry_points(dataclasses.replace(configured, modules=()))
+            except ConfigurationError as exc:
+                _configuration.extend(exc.problems)
+
+
+def configuration_problems() -> tuple[str, ...]:
+    """Return the problems of the configuration file, variables and entry points (`discover`)."""
+    with _lock:
+        return tuple(_configuration)
 
 
 def discovery_errors() -> tuple[DiscoveryError, ...]:
@@ -98,6 +139,13 @@ def raise_discovery_errors() -> None:
         raise ImproperlyConfigured(
             "'asgi_lifecycle_django' is not in INSTALLED_APPS, so no app's lifecycle module "
             "was imported and no hook would run: add it to INSTALLED_APPS."
+        )
+    problems = configuration_problems()
+    if problems:
+        lines = "\n".join(f"- {problem}" for problem in problems)
+        raise ImproperlyConfigured(
+            f"asgi-lifecycle: the configuration is not valid, so no hook can run:\n{lines}\n"
+            f"(`manage.py check` shows the same.)"
         )
     errors = discovery_errors()
     if errors:

@@ -10,7 +10,7 @@ from asgi_lifecycle import lifespan as default_lifespan
 
 from ._discovery import raise_discovery_errors
 from ._hooks import install
-from ._settings import build_context
+from ._settings import resolve_settings
 
 __all__ = ("prepare",)
 
@@ -22,6 +22,12 @@ def prepare(
     config: Mapping[str, Any] | None,
 ) -> tuple[Lifespan, LifespanContext]:
     """Check the hook modules imported, add the adapter's hooks, build the run's context.
+
+    The budgets and ``concurrent`` of ``[tool.asgi-lifecycle]`` and the
+    ``ASGI_LIFECYCLE_*`` variables are applied to the registry (unless code set
+    them); the context's service type, environment and config come from the
+    arguments, then ``settings.ASGI_LIFECYCLE``, then the variables and the file
+    (`resolve_settings`).
 
     Args:
         lifespan: The registry to run, or ``None`` for the process-wide one.
@@ -39,4 +45,7 @@ def prepare(
     raise_discovery_errors()
     registry = default_lifespan if lifespan is None else lifespan
     install(registry)
-    return registry, build_context(service_type, environment, config)
+    settings = resolve_settings(service_type, environment, config)
+    registry.configure_from(settings, import_modules=False)
+    context = LifespanContext(settings.service_type, settings.environment, settings.config)
+    return registry, context

@@ -1,7 +1,14 @@
-"""The ``ASGI_LIFECYCLE`` setting: its keys, their types, and the context built from it."""
+"""The ``ASGI_LIFECYCLE`` setting: its keys, their types, and the context built from it.
+
+One precedence for the context and the budgets of every run: an explicit argument,
+then ``settings.ASGI_LIFECYCLE``, then the ``ASGI_LIFECYCLE_*`` environment
+variables, then ``[tool.asgi-lifecycle]`` in ``pyproject.toml``, then the default
+(`resolve_settings`).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -9,14 +16,17 @@ from typing import Any
 
 from django.conf import settings
 
-from asgi_lifecycle import LifespanContext
+from asgi_lifecycle import LifespanContext, Settings
+from asgi_lifecycle import load_settings as load_core_settings
 
 __all__ = (
     "SETTING",
     "LifecycleSettings",
     "Problem",
     "build_context",
+    "given_settings",
     "load_settings",
+    "resolve_settings",
     "setting_problems",
 )
 
@@ -108,33 +118,81 @@ def setting_problems(value: Any) -> list[Problem]:
     return problems
 
 
+def given_settings() -> dict[str, Any]:
+    """The keys of ``settings.ASGI_LIFECYCLE`` that are given with a valid value.
+
+    A key left out, or given a value of the wrong type (which the system checks
+    report), is not there: the configuration file or the default applies.
+    """
+    value = getattr(settings, SETTING, None)
+    if not isinstance(value, Mapping):
+        return {}
+    bad_keys = {p.key for p in setting_problems(value) if p.kind == "value"}
+    return {key: item for key, item in value.items() if key in _KEYS and key not in bad_keys}
+
+
 def load_settings() -> LifecycleSettings:
     """Read ``settings.ASGI_LIFECYCLE`` without judging it: bad values fall back to defaults.
 
     The system checks report the bad values; this keeps `AppConfig.ready` and the
-    checks themselves from crashing on them.
+    checks themselves from crashing on them. The configuration file is not read
+    here (see `resolve_settings`).
     """
-    value = getattr(settings, SETTING, None)
-    if not isinstance(value, Mapping):
-        return LifecycleSettings()
-    bad_keys = {p.key for p in setting_problems(value) if p.kind == "value"}
+    given = given_settings()
     defaults = LifecycleSettings()
-    service_type = value.get("SERVICE_TYPE", defaults.service_type)
-    environment = value.get("ENVIRONMENT", defaults.environment)
-    config = value.get("CONFIG", defaults.config)
-    modules = value.get("MODULES", defaults.modules)
-    health_details = value.get("HEALTH_DETAILS", defaults.health_details)
-    health_token = value.get("HEALTH_TOKEN", defaults.health_token)
     return LifecycleSettings(
-        service_type=defaults.service_type if "SERVICE_TYPE" in bad_keys else service_type,
-        environment=defaults.environment if "ENVIRONMENT" in bad_keys else environment,
-        config=defaults.config if "CONFIG" in bad_keys else config,
-        modules=defaults.modules if "MODULES" in bad_keys else tuple(modules),
-        health_details=(
-            defaults.health_details if "HEALTH_DETAILS" in bad_keys else health_details
-        ),
-        health_token=defaults.health_token if "HEALTH_TOKEN" in bad_keys else health_token,
+        service_type=given.get("SERVICE_TYPE", defaults.service_type),
+        environment=given.get("ENVIRONMENT", defaults.environment),
+        config=given.get("CONFIG", defaults.config),
+        modules=tuple(given.get("MODULES", defaults.modules)),
+        health_details=given.get("HEALTH_DETAILS", defaults.health_details),
+        health_token=given.get("HEALTH_TOKEN", defaults.health_token),
     )
+
+
+def resolve_settings(
+    service_type: str | None = None,
+    environment: str | None = None,
+    config: Mapping[str, Any] | None = None,
+) -> Settings:
+    """The core's `Settings` of a Django run: Django's settings win over the file.
+
+    For ``service_type``, ``environment`` and ``config``: the argument, then
+    ``settings.ASGI_LIFECYCLE`` (``SERVICE_TYPE``, ``ENVIRONMENT``, ``CONFIG``),
+    then ``ASGI_LIFECYCLE_SERVICE_TYPE`` / ``ASGI_LIFECYCLE_ENV``, then
+    ``[tool.asgi-lifecycle]``, then ``"app"`` / ``"development"`` / ``{}``.
+    ``CONFIG`` (or the argument) replaces the file's ``config`` as a whole, the
+    service type's table included. The budgets, ``concurrent``, ``modules`` and
+    ``entry_points`` come from the variables and the file, which Django has no
+    setting for; ``MODULES`` and the apps' ``lifecycle`` modules are imported
+    by the app (`discover`), the file's ``modules`` after them.
+
+    Returns:
+        Settings resolved for their service type (`Settings.for_service`).
+
+    Raises:
+        ConfigurationError: the file or a variable is not valid.
+    """
+    given = given_settings()
+    resolved = load_core_settings(
+        service_type=service_type if service_type is not None else given.get("SERVICE_TYPE"),
+        environment=environment if environment is not None else given.get("ENVIRONMENT"),
+    ).for_service()
+    origins = dict(resolved.origins)
+    for key, argument, name in (
+        ("service_type", service_type, "SERVICE_TYPE"),
+        ("environment", environment, "ENVIRONMENT"),
+    ):
+        if argument is None and given.get(name) is not None:
+            origins[key] = f"settings.{SETTING}[{name!r}]"
+    if config is None and "CONFIG" in given:
+        config = given["CONFIG"]
+        origins["config"] = f"settings.{SETTING}['CONFIG']"
+    elif config is not None:
+        origins["config"] = "argument"
+    if config is not None:
+        resolved = dataclasses.replace(resolved, config=config)
+    return dataclasses.replace(resolved, origins=origins)
 
 
 def build_context(
@@ -142,20 +200,24 @@ def build_context(
     environment: str | None = None,
     config: Mapping[str, Any] | None = None,
 ) -> LifespanContext:
-    """Build a `LifespanContext` from ``settings.ASGI_LIFECYCLE``.
+    """Build a `LifespanContext` from the arguments, ``settings.ASGI_LIFECYCLE`` and the file.
+
+    Precedence, key by key: the argument, then ``settings.ASGI_LIFECYCLE``, then
+    the ``ASGI_LIFECYCLE_*`` variables, then ``[tool.asgi-lifecycle]`` in
+    ``pyproject.toml``, then the default.
 
     Args:
-        service_type: Overrides ``SERVICE_TYPE`` (default ``"app"``).
+        service_type: Overrides ``SERVICE_TYPE`` (default: the file's
+            ``service_type``, then ``"app"``).
         environment: Overrides ``ENVIRONMENT`` (default: ``$ASGI_LIFECYCLE_ENV``,
-            then ``"development"``).
-        config: Overrides ``CONFIG``.
+            then the file's ``environment``, then ``"development"``).
+        config: Overrides ``CONFIG`` (default: the file's ``config``).
 
     Returns:
         A fresh context; hooks receive the run's context.
+
+    Raises:
+        ConfigurationError: the file or a variable is not valid.
     """
-    current = load_settings()
-    return LifespanContext(
-        service_type=service_type if service_type is not None else current.service_type,
-        environment=environment if environment is not None else current.environment,
-        config=config if config is not None else current.config,
-    )
+    resolved = resolve_settings(service_type, environment, config)
+    return LifespanContext(resolved.service_type, resolved.environment, resolved.config)

@@ -1,119 +1,69 @@
-"""``manage.py lifecycle plan|check``: show the hooks, or run a full startup and shutdown."""
+"""``manage.py lifecycle plan|check|run|health|analyze``: the ``asgi-lifecycle`` command, in Django.
+
+A thin shim over `asgi_lifecycle.run_cli`: after Django's own setup (the hook
+modules' import errors raised, the adapter's hooks installed) it runs the core's
+command on the process-wide `lifespan`, with the settings ``settings.ASGI_LIFECYCLE``
+and the configuration file describe, so that it prints and exits the same.
+"""
 
 from __future__ import annotations
 
-import traceback
+import argparse
+import os
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from asgi_lifecycle import (
-    Hook,
-    HookRegistrationError,
-    LifecycleReport,
-    LifespanContext,
-    StartupFailed,
-    lifespan,
-)
+from asgi_lifecycle import lifespan, run_cli
 
 from ..._discovery import raise_discovery_errors
-from ..._hooks import FIRST, LAST, install, sync_runner
-from ..._settings import build_context
-
-
-def _priority(hook: Hook) -> str:
-    return {LAST: "last", FIRST: "first"}.get(hook.priority, str(hook.priority))
-
-
-def _line(hook: Hook, action: str) -> str:
-    extras = []
-    if action in ("start", "setup") and not hook.critical:
-        extras.append("non-critical")
-    if hook.timeout is not None:
-        extras.append(f"timeout={hook.timeout:g}s")
-    if hook.after:
-        extras.append(f"after={','.join(hook.after)}")
-    if action == "setup" and hook.key is not None:
-        extras.append(f"publishes state[{hook.key!r}]")
-    tail = f"  [{'; '.join(extras)}]" if extras else ""
-    return f"  {_priority(hook):>6}  {action:<8}  {hook.name}{tail}\n{'':20}{hook.source}"
+from ..._hooks import install, sync_runner
+from ..._settings import resolve_settings
 
 
 class Command(BaseCommand):
-    """Show the ordered hooks of a run, or run a startup and a shutdown."""
+    """Show, check and run the hooks: the ``asgi-lifecycle`` command with Django's settings."""
 
     help = (
-        "'plan' prints the hooks that would run, in order; 'check' runs a full startup and "
-        "shutdown and exits non-zero, printing the report, if anything failed."
+        "The asgi-lifecycle command with Django's settings: 'plan' lists the hooks in start "
+        "order; 'check' validates the hook modules, their registration and the configuration "
+        "(add --run to run a real startup and shutdown); 'run' runs a command or a function "
+        "between the startup and the shutdown; 'health' prints the readiness report; "
+        "'analyze' draws the startup and shutdown timeline. 'lifecycle COMMAND --help' "
+        "for each."
     )
+    _prog = "manage.py lifecycle"
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        """Remember the command's name for the core command's help and errors."""
+        self._prog = f"{os.path.basename(prog_name)} {subcommand}"
+        return super().create_parser(prog_name, subcommand, **kwargs)
 
     def add_arguments(self, parser: CommandParser) -> None:
-        """Add the ``plan`` and ``check`` subcommands."""
-        actions = parser.add_subparsers(dest="action", metavar="{plan,check}", required=True)
-        for name, text in (
-            ("plan", "print the hooks that would run, in startup order"),
-            ("check", "run a full startup and shutdown; exit 1 if anything failed"),
-        ):
-            sub = actions.add_parser(name, help=text, description=text)
-            sub.add_argument(
-                "--service-type", help="the service type (default: ASGI_LIFECYCLE['SERVICE_TYPE'])"
-            )
-            sub.add_argument(
-                "--environment", help="the environment (default: ASGI_LIFECYCLE['ENVIRONMENT'])"
-            )
+        """Hand everything after ``lifecycle`` to the core command."""
+        parser.add_argument(
+            "args",
+            nargs=argparse.REMAINDER,
+            metavar="COMMAND ...",
+            help="plan | check [--run] | run | health | analyze, with their options "
+            "(--service-type, --environment, ...)",
+        )
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        """Run the chosen subcommand."""
+    def handle(self, *args: str, **options: Any) -> None:
+        """Run the core's command with Django's settings and the process-wide lifespan."""
         raise_discovery_errors()
         install(lifespan)
-        context = build_context(options.get("service_type"), options.get("environment"))
-        if options["action"] == "plan":
-            self._plan(context.service_type, context.environment)
-        else:
-            self._check(context)
-
-    def _plan(self, service_type: str, environment: str) -> None:
-        try:
-            plan = lifespan.plan(service_type, environment)
-        except HookRegistrationError as exc:
-            raise CommandError(str(exc)) from exc
-        starting = [hook for hook in plan if hook.kind != "shutdown"]
-        stopping = [hook for hook in reversed(plan) if hook.kind != "start"]
-        self.stdout.write(
-            f"Startup of service type {service_type!r}, environment {environment!r}: "
-            f"{len(starting)} hook(s), in this order"
+        status = run_cli(
+            list(args),
+            prog=self._prog,
+            settings=resolve_settings,
+            lifespan=lifespan,
+            sync_runner=sync_runner,
+            stdout=self.stdout,
+            stderr=self.stderr,
         )
-        for hook in starting:
-            self.stdout.write(_line(hook, "start" if hook.kind == "start" else "setup"))
-        self.stdout.write(f"Shutdown: {len(stopping)} hook(s), in this order")
-        for hook in stopping:
-            self.stdout.write(_line(hook, "stop" if hook.kind == "shutdown" else "teardown"))
-
-    def _report(self, report: LifecycleReport) -> None:
-        self.stdout.write(f"{report.phase}: {'ok' if report.ok else 'FAILED'}")
-        self.stdout.write(str(report))
-
-    def _check(self, context: LifespanContext) -> None:
-        runner = lifespan.run_blocking(context, sync_runner=sync_runner)
-        try:
-            startup = runner.start()
-        except StartupFailed as exc:
-            self._report(exc.report)
-            self._report(exc.rollback)
-            self.stderr.write("".join(traceback.format_exception(exc.error)).rstrip())
-            raise CommandError(str(exc)) from exc
-        except HookRegistrationError as exc:
-            raise CommandError(str(exc)) from exc
-        self._report(startup)
-        shutdown = runner.stop()
-        self._report(shutdown)
-        failures = [*startup.failures, *shutdown.failures]
-        if failures:
-            for result in failures:
-                if result.error is not None:
-                    self.stderr.write("".join(traceback.format_exception(result.error)).rstrip())
+        if status:
+            action = args[0] if args else "lifecycle"
             raise CommandError(
-                f"{len(failures)} hook(s) failed: "
-                + ", ".join(f"{r.hook.name} ({r.action} {r.outcome})" for r in failures)
+                f"{self._prog} {action} exited with status {status}", returncode=status
             )
-        self.stdout.write(self.style.SUCCESS("lifecycle check passed"))
