@@ -19,7 +19,7 @@ import pytest
 
 from asgi_lifecycle import Lifespan, LifespanContext
 
-from .._servers import ServerKind, running
+from .._servers import Server, ServerKind, running
 from .test_faults import APP, events, has, pids_with, send, wait_exit
 
 LONG = os.environ.get("ASGI_LIFECYCLE_SOAK") == "long"
@@ -27,6 +27,9 @@ EDITS = 200 if LONG else 20
 CYCLES = 20_000 if LONG else 1_000
 # Bytes a run may leave behind for good, on average, before it counts as a leak.
 GROWTH_PER_CYCLE = 64
+# An edit the reloader missed is made again after RELOAD_WAIT seconds, at most this often.
+RELOAD_ATTEMPTS = 3
+RELOAD_WAIT = 5.0
 
 
 @pytest.mark.soak
@@ -38,7 +41,10 @@ def test_reload_pairs_every_startup_with_a_shutdown_and_leaks_nothing(tmp_path: 
     trigger.write_text("EDIT = 0\n")
     kind = ServerKind(
         "uvicorn --reload",
-        "-m uvicorn {app} --host 127.0.0.1 --port {port} --reload --reload-dir " + str(watched),
+        # A short --reload-delay: the reloader takes its baseline soon after each restart,
+        # before the new server is ready and the test edits (see _edit_until_reloaded).
+        "-m uvicorn {app} --host 127.0.0.1 --port {port} --reload --reload-delay 0.05 "
+        "--reload-dir " + str(watched),
     )
     held: list[dict[str, int]] = []
     with running(kind, APP, tmp_path) as server:
@@ -50,7 +56,7 @@ def test_reload_pairs_every_startup_with_a_shutdown_and_leaks_nothing(tmp_path: 
                 answer = json.loads(server.first_response().text)
             held.append({key: answer[key] for key in ("fds", "threads", "tasks")})
             if edit < EDITS:
-                trigger.write_text(f"EDIT = {edit + 1}\n")
+                _edit_until_reloaded(server, trigger, edit + 1, answer["pid"])
         wait_exit(server, send(server, 15))
     runs = pids_with(server, "database open")
     print(f"{len(runs)} runs; held per run (fds, threads, tasks): {held}")
@@ -59,6 +65,25 @@ def test_reload_pairs_every_startup_with_a_shutdown_and_leaks_nothing(tmp_path: 
     for pid in runs:
         assert events(server, pid) == ["database open", "ready", "farewell", "database closed"]
     assert all(cycle == held[0] for cycle in held), held
+
+
+def _edit_until_reloaded(server: Server, trigger: Path, edit: int, pid: int) -> None:
+    """Edit the watched file until the process `pid` starts its shutdown.
+
+    uvicorn's StatReload forgets the mtimes at each restart and takes those of its
+    next scan, a moment after the new server starts, as the baseline: an edit made
+    before that scan is never seen as one. The server runs with a short
+    ``--reload-delay``, so that the scan comes before the new server is ready; an
+    edit that still brings no shutdown within a few seconds is made again.
+    """
+    for attempt in range(RELOAD_ATTEMPTS):
+        trigger.write_text(f"EDIT = {edit}  # attempt {attempt}\n")
+        deadline = time.monotonic() + RELOAD_WAIT
+        while time.monotonic() < deadline:
+            if "farewell" in events(server, pid) or server.poll() is not None:
+                return
+            time.sleep(0.05)
+    raise AssertionError(f"edit {edit}: no reload after {RELOAD_ATTEMPTS} edits\n{server}")
 
 
 @pytest.mark.soak
