@@ -165,3 +165,56 @@ def test_worker_is_configured_by_the_file(
     assert {event["pid"] for event in of(events, "shutdown")} == started
     assert len(of(events, "shutdown")) == children
     assert events.index(task) < min(events.index(e) for e in of(events, "shutdown"))
+
+
+# No startup budget in the file, only a default hook timeout: Celery's limit on a child's
+# start (worker_proc_alive_timeout; see the README) is fitted to the hooks of the module
+# the file names, which the app never imports.
+BUDGET_PYPROJECT = """
+[project]
+name = "jobs"
+
+[tool.asgi-lifecycle]
+modules = ["jobs_hooks"]
+timeout = 6
+"""
+
+BUDGET_HOOKS = (
+    RECORD
+    + """
+from asgi_lifecycle import lifespan
+
+record("imported")
+
+
+@lifespan.on_start
+def connect():
+    record("startup")
+
+
+@lifespan.on_start(timeout=1)
+def warm():
+    pass
+"""
+)
+
+
+def test_the_limit_on_a_childs_start_counts_the_hooks_the_file_names(harness: Harness) -> None:
+    """The main process reads the hooks' timeouts from the file's module, imported once."""
+    for name, text in {
+        "pyproject.toml": BUDGET_PYPROJECT,
+        "jobs_hooks.py": BUDGET_HOOKS,
+        "jobs_app.py": APP,
+    }.items():
+        (harness.data / name).write_text(textwrap.dedent(text), encoding="utf-8")
+    worker = harness.start_worker("prefork", 2, app="jobs_app")
+    events = worker.wait_for("the startups", lambda ev: len(startups(ev)) == 2)
+    # 6 s for connect (the file's default), 1 s for warm, and Celery's 4 s for a child's set-up.
+    assert "raised worker_proc_alive_timeout from 4 s to 11 s" in worker.output()
+    # The main process imported the module, and ran none of its hooks; the forked children
+    # kept the module and ran the hooks, once each.
+    assert [event["pid"] for event in of(events, "imported")] == [worker.pid]
+    started = [event["pid"] for event in startups(events)]
+    assert worker.pid not in started
+    assert len(set(started)) == 2
+    assert worker.stop() == 0, worker.output()

@@ -18,7 +18,14 @@ from typing import Any
 from billiard.process import current_process
 from celery import Celery, bootsteps, signals
 
-from asgi_lifecycle import BlockingRunner, Lifespan, LifespanContext, lifespan, load_settings
+from asgi_lifecycle import (
+    BlockingRunner,
+    Lifespan,
+    LifespanContext,
+    discover,
+    lifespan,
+    load_settings,
+)
 
 from ._health import HealthFile
 from ._process import Role, active, register, unregister
@@ -381,24 +388,36 @@ class _Installation:
             )  # fmt: skip
 
     def _startup_budget(self) -> float | None:
+        """The longest a pool child's startup can take, or ``None`` if nothing bounds it."""
         registry = self.settings.lifespan
-        if registry.startup_timeout is not None:
-            return registry.startup_timeout
+        startup_timeout, default = registry.startup_timeout, registry.timeout
         if registry is lifespan:
-            # The process-wide lifespan reads [tool.asgi-lifecycle] and ASGI_LIFECYCLE_* at
-            # a child's first startup, after the fork: read the budget it will find now.
+            # The process-wide lifespan applies [tool.asgi-lifecycle] and ASGI_LIFECYCLE_*
+            # at a child's first startup, after the fork: read what it will find, and import
+            # the hook modules the file names, so that their hooks count here too.
             try:
                 configured = load_settings().for_service(self.settings.service_type)
+                if configured.configured:
+                    discover(configured)
             except Exception:  # reported where it matters: at the child's startup
                 return None
-            if configured.configured and configured.startup_timeout is not None:
-                return configured.startup_timeout
+            if configured.configured:
+                if startup_timeout is None:
+                    startup_timeout = configured.startup_timeout
+                if default is None:
+                    default = configured.timeout
+        if startup_timeout is not None:
+            return startup_timeout
         try:
             environment = self.context(self.settings.service_type, "worker", None).environment
             plan = registry.plan(self.settings.service_type, environment)
         except Exception:  # reported where it matters: at the child's startup
             return None
-        timeouts = [hook.timeout for hook in plan if hook.kind != "shutdown"]
+        timeouts = [
+            default if hook.timeout is None else hook.timeout
+            for hook in plan
+            if hook.kind != "shutdown"
+        ]
         if any(timeout is None for timeout in timeouts):
             return None
         # Without a budget of its own the startup takes at most the sum of its hooks'.
