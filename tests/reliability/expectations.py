@@ -136,7 +136,13 @@ POOL_CASE = (
 
 
 # Cases the suite does not assert yet: under load they failed 1 run in 10, cause not found.
-UNSTABLE = {("hung-shutdown", "gunicorn -w 2"), ("stop-during-startup-SIGINT", "gunicorn -w 2")}
+UNSTABLE = {("hung-shutdown", "gunicorn -w 2")}
+
+# A terminal's Ctrl+C during the startup signals the master and its workers at once. The
+# hooks are cancelled and rolled back in every worker either way; the master's status
+# depends on what it handles first: its own SIGINT (a stop: 0), or a worker that exited
+# with gunicorn's boot-error status (3, or 1; see docs/deployment.md).
+GROUP_SIGINT_STATUSES = {"gunicorn -w 2": (0, 1, 3)}
 
 
 def _cell(expected: int | Gap) -> str:
