@@ -135,9 +135,6 @@ POOL_CASE = (
 )
 
 
-# Cases the suite does not assert (none now): (case, server), or (case-SIGNAL, server).
-UNSTABLE: set[tuple[str, str]] = set()
-
 # A terminal's Ctrl+C during the startup signals the master and its workers at once. The
 # hooks are cancelled and rolled back in every worker either way; the master's status
 # depends on what it handles first: its own SIGINT (a stop: 0), or a worker that exited

@@ -22,7 +22,6 @@ from .expectations import (
     GROUP_SIGINT_STATUSES,
     POOLS,
     SERVERS,
-    UNSTABLE,
     Gap,
     render_table,
 )
@@ -35,14 +34,10 @@ def _cases(case: str, *variants: object) -> list[object]:
     """The parameters of `case`: each server (times each variant), gaps as strict xfails."""
     params: list[object] = []
     for name, expected in CASES[case][1].items():
-        if (case, name) in UNSTABLE:
-            continue
         marks = []
         if isinstance(expected, Gap):
             marks.append(pytest.mark.xfail(strict=True, reason=expected.reason))
         for variant in variants or (None,):
-            if (f"{case}-{str(variant).split('-')[0]}", name) in UNSTABLE:
-                continue
             values = (name, variant) if variants else (name,)
             ident = "-".join(str(v) for v in values)
             params.append(pytest.param(*values, marks=marks, id=ident))

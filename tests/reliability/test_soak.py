@@ -19,7 +19,7 @@ import pytest
 
 from asgi_lifecycle import Lifespan, LifespanContext
 
-from .._servers import Server, ServerKind, running
+from .._servers import LogLine, Server, ServerError, ServerKind, running
 from .test_faults import APP, events, has, pids_with, send, wait_exit
 
 LONG = os.environ.get("ASGI_LIFECYCLE_SOAK") == "long"
@@ -76,13 +76,18 @@ def _edit_until_reloaded(server: Server, trigger: Path, edit: int, pid: int) -> 
     ``--reload-delay``, so that the scan comes before the new server is ready; an
     edit that still brings no shutdown within a few seconds is made again.
     """
+
+    def shut_down(log: list[LogLine]) -> bool:
+        return any(line.pid == pid and line.event == "farewell" for line in log)
+
     for attempt in range(RELOAD_ATTEMPTS):
         trigger.write_text(f"EDIT = {edit}  # attempt {attempt}\n")
-        deadline = time.monotonic() + RELOAD_WAIT
-        while time.monotonic() < deadline:
-            if "farewell" in events(server, pid) or server.poll() is not None:
-                return
-            time.sleep(0.05)
+        try:
+            server.wait_for_log(shut_down, f"the shutdown after edit {edit}", RELOAD_WAIT)
+            return
+        except ServerError:
+            if server.poll() is not None:
+                raise
     raise AssertionError(f"edit {edit}: no reload after {RELOAD_ATTEMPTS} edits\n{server}")
 
 
